@@ -1,0 +1,90 @@
+"""Ingest against bare ``clp-s c`` on the same JSON file, and plain-text throughput.
+
+Run (about a minute at the default size; LOGPAGER_BENCH_EVENTS=1000000 for the 1 M figure)::
+
+    .venv/bin/pytest benchmarks/bench_ingest.py --benchmark-only -s \
+        -o asyncio_default_fixture_loop_scope=function
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from benchmarks._bench_common import bench_events, make_synthetic, median
+from logpager.backends import find_clp_s
+from logpager.ingest import ingest, sample_files
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("bench-ingest")
+
+
+@pytest.fixture(scope="module")
+def json_file(workdir: Path) -> Path:
+    return make_synthetic(workdir, bench_events())
+
+
+@pytest.fixture(scope="module")
+def text_file(workdir: Path) -> tuple[Path, int]:
+    # The five real samples, repeated up to about as many lines as the JSON suite's events.
+    samples = b"".join(
+        p.read_bytes() if p.read_bytes().endswith(b"\n") else p.read_bytes() + b"\n"
+        for p in sample_files()
+    )
+    per_copy = samples.count(b"\n")
+    copies = max(bench_events() // per_copy, 1)
+    path = workdir / "text.log"
+    path.write_bytes(samples * copies)
+    return path, per_copy * copies
+
+
+def _bare(json_file: Path, out: Path) -> None:
+    shutil.rmtree(out, ignore_errors=True)
+    subprocess.run(
+        [str(find_clp_s()), "c", "--timestamp-key", "timestamp", str(out), str(json_file)],
+        check=True,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _ours(json_file: Path, out: Path) -> None:
+    shutil.rmtree(out, ignore_errors=True)
+    ingest([json_file], data_dir=out)
+
+
+def test_ingest_json_ratio(benchmark, json_file: Path, workdir: Path) -> None:
+    bare: list[float] = []
+    ours: list[float] = []
+    for _ in range(3):
+        began = time.perf_counter()
+        _bare(json_file, workdir / "bare")
+        bare.append(time.perf_counter() - began)
+        began = time.perf_counter()
+        _ours(json_file, workdir / "ours")
+        ours.append(time.perf_counter() - began)
+    ratio = median(ours) / median(bare)
+    benchmark.extra_info.update(bare_s=median(bare), ingest_s=median(ours), ratio=ratio)
+    print(
+        f"\n{bench_events():,} JSON events: bare clp-s c {median(bare):.2f} s, ingest "
+        f"{median(ours):.2f} s, ratio {ratio:.2f} (target <= 1.3)"
+    )
+    benchmark.pedantic(lambda: None, rounds=1)
+
+
+def test_ingest_text_throughput(benchmark, text_file: tuple[Path, int], workdir: Path) -> None:
+    path, lines = text_file
+
+    def run() -> None:
+        shutil.rmtree(workdir / "text-data", ignore_errors=True)
+        ingest([path], data_dir=workdir / "text-data", default_year=2020)
+
+    benchmark.pedantic(run, rounds=3, warmup_rounds=0)
+    rate = lines / benchmark.stats.stats.median
+    benchmark.extra_info.update(lines=lines, lines_per_s=rate)
+    print(f"\n{lines:,} text lines: {rate:,.0f} lines/s (target >= 100,000)")

@@ -1,0 +1,138 @@
+"""What every search backend provides: the protocol and the result it hands to the cache."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+import pyarrow as pa
+
+from logpager.schema import RESULT_SCHEMA
+
+__all__ = ["LinkedEvent", "SearchBackend", "SearchOutcome"]
+
+
+@dataclass(frozen=True)
+class SearchOutcome:
+    """
+    A finished search: the kept hits latest first, and the count of all hits.
+
+    ``batches`` is a sequence of record batches with :data:`~logpager.schema.RESULT_SCHEMA`,
+    ordered latest first (timestamp descending, events without one last) and holding at most
+    the cap of rows. It may build each batch when it is read, so iterate it once rather than
+    keeping a list of it, and drop the outcome once the cache holds it.
+
+    :param batches: The kept hits, latest first.
+    :param total_matches: Every hit the engine reported, kept or not.
+    :param archive_ids: The archives the search covered (to re-run it on the same data).
+    :param elapsed_seconds: Wall-clock time of the search.
+    """
+
+    batches: Sequence[pa.RecordBatch]
+    total_matches: int
+    archive_ids: tuple[str, ...]
+    elapsed_seconds: float = 0.0
+    schema: pa.Schema = field(default=RESULT_SCHEMA, repr=False)
+
+    @property
+    def num_rows(self) -> int:
+        """:return: Rows kept (at most the cap)."""
+        return sum(batch.num_rows for batch in self.batches)
+
+    @property
+    def truncated(self) -> bool:
+        """:return: Whether hits were dropped by the cap."""
+        return self.total_matches > self.num_rows
+
+    def iter_batches(self) -> Iterator[pa.RecordBatch]:
+        """:return: The batches one at a time, latest first."""
+        return iter(self.batches)
+
+    def to_table(self) -> pa.Table:
+        """:return: All kept rows as one table (materialises every batch)."""
+        return pa.Table.from_batches(list(self.batches), schema=self.schema)
+
+
+@dataclass(frozen=True)
+class LinkedEvent:
+    """
+    The event a link points to, with optional neighbours in log order.
+
+    :param archive_id: The archive that holds it.
+    :param log_event_index: Its position in the archive.
+    :param message: The original event text.
+    :param before: Up to ``context`` earlier events, oldest first.
+    :param after: Up to ``context`` later events, in log order.
+    """
+
+    archive_id: str
+    log_event_index: int
+    message: str
+    before: tuple[str, ...] = ()
+    after: tuple[str, ...] = ()
+
+
+@runtime_checkable
+class SearchBackend(Protocol):
+    """A search engine over ingested logs that answers KQL queries."""
+
+    def search(
+        self,
+        query: str,
+        *,
+        begin_ms: int | None = None,
+        end_ms: int | None = None,
+        archive_ids: Sequence[str] | None = None,
+        max_results: int | None = None,
+    ) -> SearchOutcome:
+        """
+        Runs a query to completion.
+
+        :param query: KQL.
+        :param begin_ms: Earliest timestamp (epoch ms, inclusive), if any.
+        :param end_ms: Latest timestamp (epoch ms, inclusive), if any.
+        :param archive_ids: Search only these archives (``None``: all).
+        :param max_results: Rows to keep (``None``: the backend's setting).
+        :return: The finished search.
+        :raise SearchError: Or a subclass, when the search cannot run or finish.
+        """
+        ...
+
+    async def search_async(
+        self,
+        query: str,
+        *,
+        begin_ms: int | None = None,
+        end_ms: int | None = None,
+        archive_ids: Sequence[str] | None = None,
+        max_results: int | None = None,
+    ) -> SearchOutcome:
+        """
+        :func:`search` without blocking the event loop; cancelling it stops the engine.
+
+        :param query: KQL.
+        :param begin_ms: Earliest timestamp (epoch ms, inclusive), if any.
+        :param end_ms: Latest timestamp (epoch ms, inclusive), if any.
+        :param archive_ids: Search only these archives (``None``: all).
+        :param max_results: Rows to keep (``None``: the backend's setting).
+        :return: The finished search.
+        :raise SearchError: Or a subclass, when the search cannot run or finish.
+        """
+        ...
+
+    def list_archives(self) -> list[str]:
+        """:return: The ids of the archives that a search covers now."""
+        ...
+
+    def resolve_link(
+        self, archive_id: str, log_event_index: int, *, context: int = 0
+    ) -> LinkedEvent:
+        """
+        :param archive_id: The link's archive.
+        :param log_event_index: The link's event index.
+        :param context: Neighbouring events to include on each side.
+        :return: The event the link points to.
+        :raise LookupError: If the archive or the event does not exist.
+        """
+        ...

@@ -1,0 +1,52 @@
+"""Shared fixtures: an injectable clock and small result builders."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pyarrow as pa
+import pytest
+
+from logpager.schema import RESULT_SCHEMA
+from logpager.settings import Settings
+
+
+class FakeClock:
+    """A monotonic clock that moves only when told to."""
+
+    def __init__(self, start: float = 1_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings()
+
+
+def make_events(n: int, *, start_ms: int = 1_700_000_000_000, archive: str = "arch-1"):
+    """Events in ascending time order (the engine's natural order)."""
+    return pa.record_batch(
+        [
+            pa.array([start_ms + i * 1000 for i in range(n)], pa.int64()),
+            pa.array([f'{{"level":"INFO","message":"event {i}"}}' for i in range(n)]),
+            pa.array([archive] * n),
+            pa.array(range(n), pa.int64()),
+        ],
+        schema=RESULT_SCHEMA,
+    )
+
+
+@pytest.fixture
+def events() -> Callable[..., pa.RecordBatch]:
+    return make_events

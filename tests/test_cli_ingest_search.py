@@ -1,0 +1,127 @@
+"""Tests of the ingest and search subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+
+from logpager.cli_ingest_search import (
+    add_ingest_parser,
+    add_search_parser,
+    format_page_table,
+)
+
+LOGHUB = Path(__file__).resolve().parents[1] / "src" / "logpager" / "samples" / "loghub"
+
+
+def _run(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="logpager")
+    sub = parser.add_subparsers()
+    add_ingest_parser(sub)
+    add_search_parser(sub)
+    args = parser.parse_args(argv)
+    return int(args.handler(args))
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data = tmp_path_factory.mktemp("cli")
+    assert (
+        _run(
+            [
+                "ingest",
+                str(LOGHUB / "OpenSSH_2k.log"),
+                "--data-dir",
+                str(data),
+                "-q",
+                "--year",
+                "2020",
+            ]
+        )
+        == 0
+    )
+    return data
+
+
+def test_ingest_prints_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run(["ingest", str(LOGHUB / "HDFS_2k.log"), "--data-dir", str(tmp_path)]) == 0
+    captured = capsys.readouterr()
+    assert "added 1 archive(s)" in captured.out
+    assert "converting" in captured.err
+
+
+def test_ingest_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"a": 1}\n{oops\n')
+    assert _run(["ingest", str(bad), "--data-dir", str(tmp_path / "d"), "-q"]) == 1
+    assert "bad.jsonl:2" in capsys.readouterr().err
+
+
+def test_search_table(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run(["search", "message: *invalid*", "--data-dir", str(data_dir), "--page", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "query: message: *invalid*" in out
+    assert "page 1 of 0-" in out
+    assert "TIMESTAMP" in out
+    assert "clp://" in out
+    assert "next: --page 2" in out
+
+
+def test_search_json(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        _run(
+            [
+                "search",
+                "*",
+                "--data-dir",
+                str(data_dir),
+                "--json",
+                "--page-size",
+                "5",
+                "--begin",
+                "2020-12-10T07:00:00Z",
+                "--end",
+                "2020-12-10T07:59:59.999Z",
+            ]
+        )
+        == 0
+    )
+    page = json.loads(capsys.readouterr().out)
+    expected = sum(
+        1
+        for line in (LOGHUB / "OpenSSH_2k.log").read_text().splitlines()
+        if line.startswith("Dec 10 07:")
+    )
+    assert page["num_total_items"] == expected
+    assert page["num_items_per_page"] == 5
+    assert len(page["items"]) == 5
+    assert page["items"][0].startswith("timestamp: 2020-12-10T07:")
+    assert page["has_previous"] is False
+
+
+@pytest.mark.parametrize(
+    ("argv", "status", "text"),
+    [
+        (["search", "message: ("], 1, "Parser error"),
+        (["search", "*", "--begin", "yesterday"], 2, "Invalid timestamp"),
+        (["search", "*", "--page", "999999"], 2, "Invalid page index"),
+    ],
+)
+def test_search_errors(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], argv: list[str], status: int, text: str
+) -> None:
+    assert _run([*argv, "--data-dir", str(data_dir)]) == status
+    assert text in capsys.readouterr().err
+
+
+def test_search_without_archives(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run(["search", "*", "--data-dir", str(tmp_path / "none")]) == 1
+    assert "logpager ingest" in capsys.readouterr().err
+
+
+def test_format_page_table_empty() -> None:
+    text = format_page_table({"items": [], "num_total_pages": 1}, query="x")
+    assert "(no results)" in text
