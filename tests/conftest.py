@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -50,3 +51,15 @@ def make_events(n: int, *, start_ms: int = 1_700_000_000_000, archive: str = "ar
 @pytest.fixture
 def events() -> Callable[..., pa.RecordBatch]:
     return make_events
+
+
+def _loghub_dir() -> Path:
+    # The shared data set sits beside the repository (../shared); the bundled copy of the
+    # same five samples stands in where it is absent.
+    beside = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "loghub"
+    if beside.is_dir():
+        return beside
+    return Path(__file__).resolve().parents[1] / "src" / "logpager" / "samples" / "loghub"
+
+
+LOGHUB = _loghub_dir()

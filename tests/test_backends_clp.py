@@ -35,8 +35,8 @@ from logpager.ingest import ingest
 from logpager.schema import RESULT_SCHEMA
 from logpager.settings import Settings
 from logpager.synthetic import write_events
+from tests.conftest import LOGHUB
 
-LOGHUB = Path("/work/shared/data/loghub")
 if not LOGHUB.is_dir():
     LOGHUB = Path(__file__).resolve().parents[1] / "src" / "logpager" / "samples" / "loghub"
 SAMPLES = ["Apache_2k.log", "HDFS_2k.log", "Linux_2k.log", "OpenSSH_2k.log", "Zookeeper_2k.log"]

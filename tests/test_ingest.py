@@ -14,8 +14,8 @@ from logpager.backends import ClpSBackend, list_archive_ids, staging_dir
 from logpager.errors import IngestError
 from logpager.ingest import detect_timestamp_key, ingest, ingest_samples, sample_files
 from logpager.settings import Settings
+from tests.conftest import LOGHUB
 
-LOGHUB = Path("/work/shared/data/loghub")
 if not LOGHUB.is_dir():
     LOGHUB = Path(__file__).resolve().parents[1] / "src" / "logpager" / "samples" / "loghub"
 SAMPLE_NAMES = [

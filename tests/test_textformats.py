@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from logpager.textformats import detect_format, iter_text_events, parse_timestamp
+from tests.conftest import LOGHUB
 
-LOGHUB = Path("/work/shared/data/loghub")
 if not LOGHUB.is_dir():
     LOGHUB = Path(__file__).resolve().parents[1] / "src" / "logpager" / "samples" / "loghub"
 
