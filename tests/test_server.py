@@ -1,0 +1,476 @@
+"""The MCP server over the real protocol (in memory) and real clp-s archives of the samples.
+
+Every behaviour is checked on both protocol eras: FastMCP 4's default client (stateless,
+MCP 2026-07-28) and ``mode="legacy"`` (the initialize handshake).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastmcp import Client
+from fastmcp.client.transports import StdioTransport
+
+from logpager.backends import ClpSBackend, parse_link
+from logpager.errors import INSTRUCTIONS_REQUIRED_TEXT, UnknownHandleError
+from logpager.ingest import ingest_samples
+from logpager.server import INSTRUCTIONS, STATELESS_HANDLE_REQUIRED_TEXT, create_server
+from logpager.sessions import SessionManager, new_handle
+from logpager.settings import Settings
+
+MODES = ["auto", "legacy"]
+UNKNOWN_HANDLE = str(UnknownHandleError())
+ERROR_QUERY = "message: *error*"  # 947 hits in the samples: 95 pages of 10
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data = tmp_path_factory.mktemp("server-data")
+    ingest_samples(data, default_year=2020)
+    return data
+
+
+@pytest.fixture
+def settings(data_dir: Path) -> Settings:
+    return Settings(data_dir=data_dir)
+
+
+@pytest.fixture
+def manager(settings: Settings) -> SessionManager:
+    return SessionManager(settings=settings)
+
+
+@pytest.fixture
+def server(settings: Settings, manager: SessionManager) -> Any:
+    return create_server(settings, manager=manager)
+
+
+@pytest.fixture(params=MODES)
+def mode(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def client(server: Any, mode: str) -> AsyncIterator[Client[Any]]:
+    async with Client(server, mode=mode) as c:
+        yield c
+
+
+async def call(client: Client[Any], tool: str, **args: Any) -> Any:
+    result = await client.call_tool(tool, args)
+    return result.data
+
+
+async def ready(client: Client[Any]) -> None:
+    text = await call(client, "get_instructions")
+    assert text == INSTRUCTIONS
+
+
+def links(page: dict[str, Any]) -> list[tuple[str, int]]:
+    return [parse_link(item.rsplit(", link: ", 1)[1]) for item in page["items"]]
+
+
+def backend_links(settings: Settings, query: str, **kw: Any) -> list[tuple[str, int]]:
+    outcome = ClpSBackend(settings).search(query, **kw)
+    return [
+        (row["archive_id"], row["log_event_index"])
+        for batch in outcome.batches
+        for row in batch.to_pylist()
+    ]
+
+
+async def all_pages(client: Client[Any], first: dict[str, Any]) -> list[tuple[str, int]]:
+    handle = first["result_handle"]
+    seen = links(first)
+    for index in range(1, first["num_total_pages"]):
+        page = await call(client, "get_nth_page", page_index=index, result_handle=handle)
+        assert page["page_index"] == index
+        assert page["has_previous"] is True
+        assert page["has_next"] is (index < first["num_total_pages"] - 1)
+        assert page["result_handle"] == handle
+        seen.extend(links(page))
+    return seen
+
+
+# --- instructions first ----------------------------------------------------------------------
+
+
+async def test_handshake_era_requires_instructions_first(server: Any) -> None:
+    async with Client(server, mode="legacy") as c:
+        assert await call(c, "search_by_kql", kql_query=ERROR_QUERY) == {
+            "Error": INSTRUCTIONS_REQUIRED_TEXT
+        }
+        assert await call(c, "get_nth_page", page_index=0) == {"Error": INSTRUCTIONS_REQUIRED_TEXT}
+        await ready(c)
+        page = await call(c, "search_by_kql", kql_query=ERROR_QUERY)
+        assert page["num_total_items"] == 947
+
+
+async def test_stateless_rule_is_met_by_discover_instructions(server: Any) -> None:
+    # Nothing can remember a get_instructions() call across stateless requests; the client got
+    # the same text with server/discover, so a stateless search is served at once.
+    async with Client(server) as c:
+        assert c.instructions == INSTRUCTIONS
+        page = await call(c, "search_by_kql", kql_query=ERROR_QUERY)
+        assert page["num_total_items"] == 947
+
+
+async def test_instructions_are_not_required_when_turned_off(data_dir: Path) -> None:
+    settings = Settings(data_dir=data_dir, require_instructions=False)
+    async with Client(create_server(settings), mode="legacy") as c:
+        page = await call(c, "search_by_kql", kql_query=ERROR_QUERY)
+        assert page["num_total_pages"] == 95
+
+
+# --- search and page ---------------------------------------------------------------------------
+
+
+async def test_every_page_matches_the_backend(client: Client[Any], settings: Settings) -> None:
+    await ready(client)
+    first = await call(client, "search_by_kql", kql_query=ERROR_QUERY)
+    assert first["num_total_pages"] == 95
+    assert first["has_previous"] is False
+    assert len(first["items"]) == 10
+    assert await all_pages(client, first) == backend_links(settings, ERROR_QUERY)
+
+
+async def test_time_range_pages_match_the_backend(client: Client[Any], settings: Settings) -> None:
+    await ready(client)
+    begin, end = "2015-07-29T17:00:00Z", "2015-07-30T23:59:59.999Z"
+    first = await call(
+        client,
+        "search_by_kql_with_timestamp_range",
+        kql_query="*",
+        begin_timestamp=begin,
+        end_timestamp=end,
+    )
+    expected = backend_links(settings, "*", begin_ms=1_438_189_200_000, end_ms=1_438_300_799_999)
+    assert 0 < first["num_total_items"] == len(expected)
+    assert await all_pages(client, first) == expected
+
+
+async def test_capped_result_keeps_the_latest(client: Client[Any], settings: Settings) -> None:
+    await ready(client)
+    first = await call(client, "search_by_kql", kql_query="*")
+    assert first["truncated"] is True
+    assert first["num_total_items"] == settings.max_cached_results
+    assert first["num_total_matches"] > settings.max_cached_results
+    assert await all_pages(client, first) == backend_links(settings, "*")
+
+
+async def test_manager_settings_rule_the_cache(settings: Settings) -> None:
+    manager = SessionManager(page_size=7, max_cached_results=50, settings=settings)
+    async with Client(create_server(settings, manager=manager)) as c:
+        first = await call(c, "search_by_kql", kql_query="*")
+        assert (first["num_total_items"], first["num_total_pages"]) == (50, 8)
+        assert first["num_items_per_page"] == 7
+        assert await all_pages(c, first) == backend_links(settings, "*", max_results=50)
+
+
+async def test_legacy_pages_the_latest_result_without_a_handle(server: Any) -> None:
+    async with Client(server, mode="legacy") as c:
+        await ready(c)
+        first = await call(c, "search_by_kql", kql_query=ERROR_QUERY)
+        page = await call(c, "get_nth_page", page_index=0)
+        assert page == first
+
+
+async def test_stateless_paging_needs_the_handle(server: Any) -> None:
+    async with Client(server) as c:
+        await call(c, "search_by_kql", kql_query=ERROR_QUERY)
+        assert await call(c, "get_nth_page", page_index=0) == {
+            "Error": STATELESS_HANDLE_REQUIRED_TEXT
+        }
+
+
+async def test_search_with_handle_stays_in_the_session(client: Client[Any]) -> None:
+    await ready(client)
+    first = await call(client, "search_by_kql", kql_query=ERROR_QUERY)
+    second = await call(
+        client, "search_by_kql", kql_query="*PacketResponder*", result_handle=first["result_handle"]
+    )
+    assert second["result_handle"] != first["result_handle"]
+    # Both results stay pageable by their handles.
+    again = await call(client, "get_nth_page", page_index=0, result_handle=first["result_handle"])
+    assert again == first
+
+
+# --- invalid page indexes ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad", [-1, True, "3", 3.0, None])
+async def test_invalid_page_index_types_are_refused(client: Client[Any], bad: Any) -> None:
+    await ready(client)
+    first = await call(client, "search_by_kql", kql_query=ERROR_QUERY)
+    result = await client.call_tool(
+        "get_nth_page",
+        {"page_index": bad, "result_handle": first["result_handle"]},
+        raise_on_error=False,
+    )
+    assert result.is_error
+    text = result.content[0].text  # type: ignore[union-attr]
+    assert "page_index" in text
+    assert "Traceback" not in text
+
+
+@pytest.mark.parametrize("index", [95, 96, 10_000])
+async def test_out_of_range_page_index(client: Client[Any], index: int) -> None:
+    await ready(client)
+    first = await call(client, "search_by_kql", kql_query=ERROR_QUERY)
+    page = await call(
+        client, "get_nth_page", page_index=index, result_handle=first["result_handle"]
+    )
+    assert page == {"Error": "Invalid page index. Valid range: 0-94"}
+
+
+# --- isolation ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("other_mode", MODES)
+async def test_two_clients_never_see_each_others_items(
+    server: Any, mode: str, other_mode: str
+) -> None:
+    async with Client(server, mode=mode) as a, Client(server, mode=other_mode) as b:
+        await ready(a)
+        await ready(b)
+        page_a = await call(a, "search_by_kql", kql_query="*PacketResponder*")
+        page_b = await call(b, "search_by_kql", kql_query="message: *sshd*")
+        assert not set(page_a["items"]) & set(page_b["items"])
+        if mode == other_mode == "auto":
+            # Between two stateless clients the handle is the only identity there is: a bearer
+            # capability (192 random bits) that only leaks if the agent shares it.
+            return
+        # B can neither page A's result by its handle nor search in A's session.
+        assert await call(
+            b, "get_nth_page", page_index=0, result_handle=page_a["result_handle"]
+        ) == {"Error": UNKNOWN_HANDLE}
+        assert await call(
+            b, "search_by_kql", kql_query="*", result_handle=page_a["result_handle"]
+        ) == {"Error": UNKNOWN_HANDLE}
+        # Each still pages its own result.
+        own_b = await call(b, "get_nth_page", page_index=1, result_handle=page_b["result_handle"])
+        assert all("PacketResponder" not in item for item in own_b["items"])
+        own_a = await call(a, "get_nth_page", page_index=1, result_handle=page_a["result_handle"])
+        assert all("PacketResponder" in item for item in own_a["items"])
+
+
+async def test_legacy_default_paging_is_per_connection(server: Any) -> None:
+    async with Client(server, mode="legacy") as a, Client(server, mode="legacy") as b:
+        await ready(a)
+        await ready(b)
+        page_a = await call(a, "search_by_kql", kql_query="*PacketResponder*")
+        assert await call(b, "get_nth_page", page_index=0) == {
+            "Error": "Session not found. Please run a query first."
+        }
+        assert await call(a, "get_nth_page", page_index=0) == page_a
+
+
+async def test_forged_handle_is_refused(client: Client[Any]) -> None:
+    await ready(client)
+    await call(client, "search_by_kql", kql_query=ERROR_QUERY)
+    forged = new_handle()
+    assert await call(client, "get_nth_page", page_index=0, result_handle=forged) == {
+        "Error": UNKNOWN_HANDLE
+    }
+    assert await call(client, "search_by_kql", kql_query="*", result_handle=forged) == {
+        "Error": UNKNOWN_HANDLE
+    }
+
+
+async def test_stateless_handle_is_a_bearer_capability(server: Any) -> None:
+    async with Client(server) as a, Client(server) as b:
+        page_a = await call(a, "search_by_kql", kql_query="*PacketResponder*")
+        handle = page_a["result_handle"]
+        assert await call(b, "get_nth_page", page_index=0, result_handle=handle) == page_a
+
+
+# --- failures ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("tool", "args"),
+    [
+        ("search_by_kql", {"kql_query": "message: ("}),
+        ("search_by_kql", {"kql_query": 'message: "unterminated'}),
+        ("search_by_kql", {"kql_query": ""}),
+        ("search_by_kql", {"kql_query": "x" * 20_000}),
+        (
+            "search_by_kql_with_timestamp_range",
+            {"kql_query": "*", "begin_timestamp": "yesterday", "end_timestamp": "now"},
+        ),
+        (
+            "search_by_kql_with_timestamp_range",
+            {
+                "kql_query": "*",
+                "begin_timestamp": "2015-07-30T00:00:00Z",
+                "end_timestamp": "2015-07-29T00:00:00Z",
+            },
+        ),
+    ],
+)
+async def test_failed_search_keeps_the_previous_result(
+    client: Client[Any], mode: str, tool: str, args: dict[str, Any]
+) -> None:
+    await ready(client)
+    first = await call(client, "search_by_kql", kql_query=ERROR_QUERY)
+    handle = first["result_handle"]
+    second = await call(client, "get_nth_page", page_index=1, result_handle=handle)
+    failed = await call(client, tool, **args, result_handle=handle)
+    assert set(failed) == {"Error"}
+    assert "Traceback" not in failed["Error"]
+    assert await call(client, "get_nth_page", page_index=1, result_handle=handle) == second
+    if mode == "legacy":
+        assert await call(client, "get_nth_page", page_index=1) == second
+
+
+async def test_failed_stateless_search_leaves_no_session(
+    server: Any, manager: SessionManager
+) -> None:
+    async with Client(server) as c:
+        for _ in range(3):
+            failed = await call(c, "search_by_kql", kql_query="message: (")
+            assert "Parser error" in failed["Error"]
+        assert manager.sessions == {}
+        await call(c, "search_by_kql", kql_query=ERROR_QUERY)
+        assert len(manager.sessions) == 1
+        manager.check()
+
+
+async def test_unexpected_backend_failure_is_an_error_without_trace(settings: Settings) -> None:
+    class Broken(ClpSBackend):
+        async def search_async(self, query: str, **kw: Any) -> Any:
+            raise RuntimeError("secret internals")
+
+    async with Client(create_server(settings, backend=Broken(settings))) as c:
+        page = await call(c, "search_by_kql", kql_query="*")
+        assert page == {"Error": "Internal error while searching (RuntimeError)."}
+
+
+async def test_tools_are_read_only(client: Client[Any]) -> None:
+    tools = {t.name: t for t in await client.list_tools()}
+    assert set(tools) == {
+        "get_instructions",
+        "search_by_kql",
+        "search_by_kql_with_timestamp_range",
+        "get_nth_page",
+    }
+    for tool in tools.values():
+        assert tool.annotations is not None
+        assert tool.annotations.read_only_hint is True
+    page_index = tools["get_nth_page"].input_schema["properties"]["page_index"]
+    assert page_index["type"] == "integer"
+    assert page_index["minimum"] == 0
+
+
+# --- a real subprocess over stdio ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_stdio_subprocess(data_dir: Path, settings: Settings, mode: str) -> None:
+    code = (
+        "from logpager.server import run_server; "
+        "from logpager.settings import load_settings; "
+        "run_server(load_settings())"
+    )
+    env = {**os.environ, "LOGPAGER_DATA_DIR": str(data_dir), "LOGPAGER_TRANSPORT": "stdio"}
+    transport = StdioTransport(command=sys.executable, args=["-c", code], env=env)
+    async with Client(transport, mode=mode) as c:
+        await ready(c)
+        first = await call(c, "search_by_kql", kql_query=ERROR_QUERY)
+        assert await all_pages(c, first) == backend_links(settings, ERROR_QUERY)
+
+
+# --- a real subprocess over streamable HTTP --------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _post(url: str, headers: dict[str, str]) -> int:
+    body = b'{"jsonrpc":"2.0","id":1,"method":"ping"}'
+    request = urllib.request.Request(
+        url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "Accept": "application/json, text/event-stream",
+            **headers,
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+
+
+@pytest.fixture
+async def http_url(data_dir: Path) -> AsyncIterator[str]:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "LOGPAGER_DATA_DIR": str(data_dir),
+        "LOGPAGER_TRANSPORT": "http",
+        "LOGPAGER_PORT": str(port),
+    }
+    code = (
+        "from logpager.server import run_server; "
+        "from logpager.settings import load_settings; "
+        "run_server(load_settings())"
+    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        code,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(200):
+            try:
+                _reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            except OSError:
+                await asyncio.sleep(0.05)
+                continue
+            writer.close()
+            await writer.wait_closed()
+            break
+        else:
+            pytest.fail("the HTTP server did not start")
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        proc.terminate()
+        await proc.wait()
+
+
+async def test_http_refuses_foreign_host_and_origin(http_url: str) -> None:
+    # DNS rebinding: a page on evil.example resolving to 127.0.0.1 sends its own Host/Origin.
+    assert await asyncio.to_thread(_post, http_url, {"Host": "evil.example"}) == 421
+    assert await asyncio.to_thread(_post, http_url, {"Origin": "http://evil.example"}) == 403
+    # The same request from the loopback origin gets past the guard.
+    local = await asyncio.to_thread(_post, http_url, {"Origin": "http://127.0.0.1"})
+    assert local not in (403, 421)
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_http_pages_every_page(http_url: str, settings: Settings, mode: str) -> None:
+    async with Client(http_url, mode=mode) as c:
+        await ready(c)
+        first = await call(c, "search_by_kql", kql_query=ERROR_QUERY)
+        assert await all_pages(c, first) == backend_links(settings, ERROR_QUERY)
+        if mode == "legacy":  # Mcp-Session-Id keys the session: no handle needed
+            assert await call(c, "get_nth_page", page_index=0) == first
