@@ -53,11 +53,8 @@ def _run_serve(args: argparse.Namespace) -> int:
         from logpager.ingest import ingest_samples
 
         ingest_samples(settings.data_dir, settings=settings)
-    try:
-        from logpager.server import run_server
-    except ImportError:
-        print("error: this build has no MCP server module", file=sys.stderr)
-        return 1
+    from logpager.server import run_server
+
     run_server(settings)
     return 0
 
