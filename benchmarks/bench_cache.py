@@ -11,6 +11,7 @@ prints the ratio of logpager to the reference baseline measured in the same run.
 from __future__ import annotations
 
 import gc
+import json
 import os
 import random
 import tracemalloc
@@ -34,8 +35,6 @@ ARCHIVE = "0b6f7c1e-8d4a-4c55-9a3e-2f1b7d9e6a10"
 
 
 def synthetic_batch(n: int) -> pa.RecordBatch:
-    import json
-
     messages = list(iter_events(n, seed=0))
     timestamps = [parse_iso8601_ms(json.loads(m)["timestamp"]) for m in messages]
     return pa.record_batch(
@@ -115,16 +114,11 @@ def test_random_page_cold(benchmark, big_results, impl):
     ours, theirs = big_results
     rng = random.Random(1)
     pages = ours.num_pages
+    ours.drop_decoded()
+    target = ours if impl == "logpager" else theirs
 
-    if impl == "logpager":
-        ours.drop_decoded()
-
-        def fetch() -> None:
-            ours.get_page(rng.randrange(pages))
-    else:
-
-        def fetch() -> None:
-            theirs.get_page(rng.randrange(pages))
+    def fetch() -> None:
+        target.get_page(rng.randrange(pages))
 
     benchmark.pedantic(fetch, rounds=5000, iterations=1, warmup_rounds=10)
 
