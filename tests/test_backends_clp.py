@@ -24,6 +24,7 @@ from logpager.backends import (
     parse_link,
     validate_query,
 )
+from logpager.cache import QueryResult, ResultBuilder
 from logpager.errors import (
     BackendCrashedError,
     InvalidTimestampError,
@@ -381,3 +382,88 @@ def test_outcome_helpers(loghub_dir: Path) -> None:
     assert outcome.batches[-1].num_rows == outcome.batches[len(outcome.batches) - 1].num_rows
     with pytest.raises(IndexError):
         outcome.batches[len(outcome.batches)]
+
+
+# --- sorted runs and the streaming build ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def interleaved_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Four archives over the same time range: clp-s reports them one after another, so
+    every block of hits overlaps every other in time (the hardest order to merge)."""
+    root = tmp_path_factory.mktemp("interleaved")
+    source = root / "events.jsonl"
+    write_events(source, 12_000, seed=5)
+    lines = source.read_text().splitlines(keepends=True)
+    for part in range(4):
+        path = root / f"part-{part}.jsonl"
+        path.write_text("".join(lines[part::4]))
+        ingest([path], data_dir=root / "data")
+    return root / "data"
+
+
+def _ranked(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One sort of every hit: timestamp (none last), archive id, event index, descending."""
+
+    def key(row: dict[str, Any]) -> tuple[int, str, int]:
+        stamp = row["timestamp"]
+        return (stamp if stamp is not None else -(2**63), row["archive_id"], row["log_event_index"])
+
+    return sorted(rows, key=key, reverse=True)
+
+
+def test_interleaved_archives_merge_like_one_sort(
+    interleaved_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reference = _backend(interleaved_dir, max_cached_results=100_000).search("*")
+    assert reference.total_matches == 12_000
+    everything = _ranked(_all_rows(reference))
+    assert len({r["archive_id"] for r in everything}) == 4
+    # Small blocks, pieces and run limits: many runs, merged early, cut back to the cap.
+    monkeypatch.setattr("logpager.backends.clp_s._BLOCK_ROWS", 700)
+    small = _backend(
+        interleaved_dir, run_piece_bytes=1_024, max_sorted_runs=3, max_cached_results=4_000
+    )
+    outcome = small.search("*")
+    assert (outcome.total_matches, outcome.num_rows) == (12_000, 4_000)
+    assert _all_rows(outcome) == everything[:4_000]
+    assert _all_rows(reference) == everything
+
+
+def test_search_streams_into_a_primed_builder(synthetic_dir: tuple[Path, object]) -> None:
+    data = synthetic_dir[0]
+    settings = Settings(data_dir=data, max_cached_results=100_000)
+    samples: list[pa.RecordBatch] = []
+    builder = ResultBuilder(settings=settings)
+
+    def on_sample(sample: pa.RecordBatch) -> None:
+        samples.append(sample)
+        builder.prime(sample)
+
+    outcome = ClpSBackend(settings).search("*", on_sample=on_sample)
+    assert len(samples) == 1
+    assert samples[0].schema.equals(RESULT_SCHEMA)
+    stamps = samples[0].column("timestamp").to_pylist()
+    assert stamps == sorted(stamps, reverse=True)
+    result = builder.build(
+        outcome.iter_batches(release=True),
+        total_matches=outcome.total_matches,
+        archive_ids=outcome.archive_ids,
+    )
+    assert result._dictionary is not None
+    # The outcome handed its rows over; its count is still known.
+    assert outcome.num_rows == 20_000
+    with pytest.raises(RuntimeError, match="handed over"):
+        outcome.batches[0]
+    again = ClpSBackend(settings).search("*")
+    plain = QueryResult.from_batches(again.batches, settings=settings, presorted=True)
+    assert (result.num_items, result.num_total_matches) == (20_000, 20_000)
+    for page in (0, 1, 999, result.num_pages - 1):
+        assert result.get_page(page) == plain.get_page(page)
+
+
+def test_no_sample_when_all_hits_fit_one_block(loghub_dir: Path) -> None:
+    samples: list[pa.RecordBatch] = []
+    outcome = _backend(loghub_dir).search("message: *error*", on_sample=samples.append)
+    assert outcome.total_matches > 0
+    assert samples == []

@@ -1,12 +1,17 @@
 """One query's cached results: zstd-compressed Arrow record batches in page-aligned chunks.
 
 A :class:`QueryResult` holds no Python list of its results once built. Its rows are cut into
-chunks of ``pages_per_chunk x page_size`` rows; each chunk is one Arrow IPC record-batch
-message (the schema is kept once per result, not per chunk), compressed with zstd and,
-for results large enough to pay for it, a dictionary trained on the result's own messages.
-A page fetch decompresses only the chunk that holds the page, formats that chunk's items in
-Arrow's C++ kernels, and keeps the formatted chunk in a small LRU so paging forward is a
-list slice.
+chunks of ``pages_per_chunk x page_size`` rows, each laid out by
+:mod:`logpager.chunkcodec` as the stored form of Arrow record batches and compressed with
+zstd and, where it pays for itself, a dictionary trained on the result's own chunks. A
+result holds the compressed chunks and the dictionary's bytes, nothing else of size: zstd
+contexts are shared per thread. A page fetch decompresses only the chunk that holds the
+page, decodes it once (numbers, one message string, the timestamps' text) and keeps it in a
+small LRU, so any page of it is one f-string an item.
+
+A :class:`ResultBuilder` makes one from rows that arrive latest first (a search backend's
+merged output): it encodes and compresses each chunk as soon as its rows are in, so the whole
+result is never held uncompressed, and can stop at a compressed-size limit.
 """
 
 from __future__ import annotations
@@ -14,8 +19,9 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, overload
 
 import pyarrow as pa
@@ -23,7 +29,15 @@ import pyarrow.compute as pc
 import zstandard
 from paginate import Page
 
-from logpager.chunkcodec import DecodedChunk, decode_chunk, encode_table
+from logpager.chunkcodec import (
+    DecodedChunk,
+    Link,
+    chunk_bytes,
+    decode_chunk_bytes,
+    decompress,
+    encode_chunks,
+    encode_table,
+)
 from logpager.errors import InvalidPageIndexError
 from logpager.schema import (
     ARCHIVE_ID,
@@ -36,7 +50,7 @@ from logpager.schema import (
 )
 from logpager.settings import Settings
 
-__all__ = ["Clock", "PageDict", "QueryResult", "validate_page_index"]
+__all__ = ["Clock", "PageDict", "QueryResult", "ResultBuilder", "validate_page_index"]
 
 Clock = Callable[[], float]
 """A monotonic clock in seconds; injectable so expiry is tested without sleeping."""
@@ -47,13 +61,19 @@ PageDict = dict[str, Any]
 # small enough that plain zstd costs little and a dictionary would outweigh its savings.
 _MIN_ROWS_FOR_DICTIONARY = 256
 # Page-sized samples handed to the trainer, spread evenly over the result. 256 samples train
-# in ~15 ms; 2,000 took ~0.6 s on 36,000 rows for a ratio 0.7% better, which broke the build
-# throughput target, so the trainer sees a sample, not the result.
+# in 30-75 ms; 1,024 took ~0.35 s on 20,000 synthetic rows for a result 0.2% smaller (2,000
+# took ~0.6 s on 36,000 rows for 0.7%), so the trainer sees a sample, not the result.
 _DICTIONARY_SAMPLES = 256
-# A dictionary is sized to about a tenth of the raw messages so that it never dominates the
-# result it serves (a 16 KiB dictionary on a 1,000-event result would be half of its bytes).
-_DICTIONARY_SHARE = 10
+# A dictionary is sized to about a sixteenth of the chunks' estimated compressed bytes, and
+# kept only if it saves more than its size. On 2,000-event loghub samples 1-2 KiB dictionaries
+# saved 5-15% while 8-16 KiB ones cost more than they saved (an eighth instead of a sixteenth
+# made HDFS 3% and Zookeeper 3% larger); on 20,000 synthetic events 4-16 KiB all saved ~9%.
+_DICTIONARY_SHARE = 16
 _MIN_DICTIONARY_BYTES = 1_024
+# Chunks compressed with and without a new dictionary to see whether it pays for itself
+# (~1 ms for 16 chunks of 25 KB at level 3).
+_PAYOFF_PROBE_CHUNKS = 16
+_DEFAULT_ZSTD_LEVEL: int = Settings.model_fields["zstd_level"].default
 
 
 def validate_page_index(page_index: object, num_total_pages: int) -> int:
@@ -173,7 +193,6 @@ class QueryResult:
         "_decoded",
         "_decoded_bytes",
         "_decoded_capacity",
-        "_decompressor",
         "_dictionary",
         "_lazy",
         "_link_parts",
@@ -217,19 +236,18 @@ class QueryResult:
         self._stored_schema = stored_schema
         self._chunks = chunks
         self._archive_names = archive_names
+        # Only the dictionary's bytes are held: decompression contexts are shared per thread
+        # (chunkcodec.decompress), as one with a digested dictionary costs ~120 KB of C memory.
         self._dictionary = dictionary
-        self._decompressor = (
-            zstandard.ZstdDecompressor(dict_data=zstandard.ZstdCompressionDict(dictionary))
-            if dictionary
-            else zstandard.ZstdDecompressor()
-        )
         self._decoded: OrderedDict[int, DecodedChunk] = OrderedDict()
         self._decoded_bytes = 0
         self._decoded_capacity = decoded_capacity
         self._link_template = link_template
-        self._link_parts = [_split_link(link_template, name) for name in archive_names] or [
-            ("", "")
-        ]
+        # None where a row's link is N/A: an archive without a name (or no archive at all).
+        parts = [_split_link(link_template, name) for name in archive_names]
+        self._link_parts: list[Link] = [
+            part if name else None for part, name in zip(parts, archive_names, strict=True)
+        ] or [None]
         self._clock = clock
         self._lazy = _LazyItems(self)
         self.num_items = num_items
@@ -248,7 +266,7 @@ class QueryResult:
     @classmethod
     def from_batches(
         cls,
-        batches: Iterable[pa.RecordBatch],
+        batches: Iterable[pa.RecordBatch | pa.Table],
         *,
         query: str = "",
         begin_ms: int | None = None,
@@ -259,10 +277,14 @@ class QueryResult:
         total_matches: int | None = None,
         archive_ids: Sequence[str] = (),
         presorted: bool = False,
+        max_compressed_bytes: int | None = None,
         clock: Clock = time.monotonic,
     ) -> QueryResult:
         """
         Builds a cached result from record batches.
+
+        Presorted batches are streamed through a :class:`ResultBuilder` (read once, one at a
+        time); others are gathered and sorted first.
 
         :param batches: Batches with :data:`~logpager.schema.RESULT_SCHEMA` (or the verbatim
             schema), in any order unless ``presorted``.
@@ -275,44 +297,46 @@ class QueryResult:
         :param total_matches: The engine's count of all matches, when it saw more rows than it
             passed on; defaults to the rows received.
         :param archive_ids: The archives the search covered, so a re-run sees the same data.
-        :param presorted: The batches are already latest first (skips the sort).
+        :param presorted: The batches are already latest first (skips the sort, and streams).
+        :param max_compressed_bytes: Stop adding chunks once the compressed bytes would exceed
+            this (see :class:`ResultBuilder`); ``None``: no limit.
         :param clock: Monotonic clock for ``created_at`` and ``last_accessed``.
         :return: The compressed, pageable result.
         :raise ValueError: If a batch has another schema or a size is not positive.
         """
-        settings = settings or Settings()
-        page_size = page_size if page_size is not None else settings.page_size
-        cap = max_cached_results if max_cached_results is not None else settings.max_cached_results
-        if page_size < 1 or cap < 1:
-            msg = f"page_size and max_cached_results must be positive, got {page_size}, {cap}"
-            raise ValueError(msg)
-        batch_list = list(batches)
-        schema = batch_list[0].schema if batch_list else RESULT_SCHEMA
-        for batch in batch_list:
-            if not batch.schema.equals(schema):
-                msg = f"batch schema {batch.schema} does not match {schema}"
-                raise ValueError(msg)
-        if not (schema.equals(RESULT_SCHEMA) or schema.equals(VERBATIM_SCHEMA)):
-            msg = f"unsupported result schema: {schema}"
-            raise ValueError(msg)
-        table = pa.Table.from_batches(batch_list, schema=schema)
-        del batch_list
-        received = table.num_rows
-        if not presorted:
-            table = _sort_latest_first(table)
-        table = table.slice(0, cap)
-        matches = max(total_matches if total_matches is not None else received, received)
-        return cls._build(
-            table,
+        builder = ResultBuilder(
             settings=settings,
             page_size=page_size,
-            num_total_matches=matches,
-            query=query,
-            begin_ms=begin_ms,
-            end_ms=end_ms,
-            archive_ids=tuple(archive_ids),
-            clock=clock,
+            max_cached_results=max_cached_results,
+            max_compressed_bytes=max_compressed_bytes,
         )
+        facts: dict[str, Any] = {
+            "query": query,
+            "begin_ms": begin_ms,
+            "end_ms": end_ms,
+            "archive_ids": archive_ids,
+            "clock": clock,
+        }
+        if presorted:
+            return builder.build(batches, total_matches=total_matches, **facts)
+        try:
+            parts = list(batches)
+            schema = parts[0].schema if parts else RESULT_SCHEMA
+            for part in parts:
+                _check_schema(part.schema, schema)
+            table = pa.concat_tables(
+                [p if isinstance(p, pa.Table) else pa.Table.from_batches([p]) for p in parts]
+                or [schema.empty_table()]
+            )
+            del parts
+            table = _sort_latest_first(table)
+        except BaseException:
+            builder.close()
+            raise
+        received = table.num_rows
+        matches = max(total_matches if total_matches is not None else received, received)
+        groups = table.to_batches(max_chunksize=builder.group_rows) or [schema.empty_table()]
+        return builder.build(groups, total_matches=matches, **facts)
 
     @classmethod
     def from_items(
@@ -348,7 +372,7 @@ class QueryResult:
         """
         table = _rows_from_items(items)
         return cls.from_batches(
-            table.to_batches(),
+            [table],
             query=query,
             begin_ms=begin_ms,
             end_ms=end_ms,
@@ -357,60 +381,6 @@ class QueryResult:
             max_cached_results=max_cached_results,
             total_matches=len(items),
             presorted=True,
-            clock=clock,
-        )
-
-    @classmethod
-    def _build(
-        cls,
-        table: pa.Table,
-        *,
-        settings: Settings,
-        page_size: int,
-        num_total_matches: int,
-        query: str,
-        begin_ms: int | None,
-        end_ms: int | None,
-        archive_ids: tuple[str, ...],
-        clock: Clock,
-    ) -> QueryResult:
-        chunk_rows = settings.pages_per_chunk * page_size
-        stored, archive_names = encode_table(table, chunk_rows)
-        encoded = [
-            stored.slice(start, chunk_rows).to_batches()[0]
-            for start in range(0, stored.num_rows, chunk_rows)
-        ]
-        stored_schema = stored.schema
-        del stored
-        dictionary = _train_dictionary(encoded, settings.zstd_dictionary_bytes, page_size)
-        compressor = (
-            zstandard.ZstdCompressor(
-                level=settings.zstd_level, dict_data=zstandard.ZstdCompressionDict(dictionary)
-            )
-            if dictionary
-            else zstandard.ZstdCompressor(level=settings.zstd_level)
-        )
-        # python-zstandard returns bytes sized for the worst case (~28 KB for a 5 KB chunk,
-        # seen with tracemalloc); copying each into an exact-size object makes the held
-        # memory equal to compressed_bytes.
-        chunks = [memoryview(compressor.compress(batch.serialize())).tobytes() for batch in encoded]
-        del encoded
-        return cls(
-            schema=table.schema,
-            stored_schema=stored_schema,
-            chunks=chunks,
-            archive_names=archive_names,
-            dictionary=dictionary,
-            num_items=table.num_rows,
-            num_total_matches=num_total_matches,
-            page_size=page_size,
-            chunk_rows=chunk_rows,
-            query=query,
-            begin_ms=begin_ms,
-            end_ms=end_ms,
-            archive_ids=archive_ids,
-            link_template=settings.link_template,
-            decoded_capacity=settings.decoded_chunk_cache_size,
             clock=clock,
         )
 
@@ -504,9 +474,7 @@ class QueryResult:
         if cached is not None:
             self._decoded.move_to_end(chunk_index)
             return cached
-        raw = self._decompressor.decompress(self._chunks[chunk_index])
-        batch = pa.ipc.read_record_batch(pa.py_buffer(raw), self._stored_schema)
-        chunk = decode_chunk(batch, single_archive=len(self._archive_names) <= 1)
+        chunk = decode_chunk_bytes(decompress(self._chunks[chunk_index], self._dictionary))
         if self._decoded_capacity > 0:
             self._decoded[chunk_index] = chunk
             self._decoded_bytes += chunk.nbytes
@@ -518,45 +486,8 @@ class QueryResult:
     def _format_rows(self, chunk_index: int, start: int, stop: int) -> list[str]:
         """Formats rows ``start:stop`` of one chunk as the reference's item lines."""
         chunk = self._decoded_chunk(chunk_index)
-        messages = chunk.messages[start:stop]
-        if chunk.iso is None or chunk.indexes is None:
-            return messages
-        links = self._link_parts
-        codes = (
-            chunk.archive_codes[start:stop]
-            if chunk.archive_codes is not None
-            else [0] * len(messages)
-        )
-        index_nulls = chunk.index_nulls
-        # This loop is the whole warm-page cost: one f-string per item, link pieces
-        # precomputed per archive, ISO text from Arrow with the 'T' and 'Z' put in here.
-        out = [
-            f"timestamp: {iso[:10]}T{iso[11:]}Z, message: {message}, link: "
-            f"{links[code][0]}{index}{links[code][1]}"
-            if iso is not None
-            else f"timestamp: N/A, message: {message}, link: "
-            f"{links[code][0]}{index}{links[code][1]}"
-            for iso, message, code, index in zip(
-                chunk.iso[start:stop], messages, codes, chunk.indexes[start:stop], strict=True
-            )
-        ]
-        if index_nulls is not None or not self._archive_names or not all(self._archive_names):
-            out = self._patch_missing_links(out, chunk, start, stop)
-        return out
-
-    def _patch_missing_links(
-        self, items: list[str], chunk: DecodedChunk, start: int, stop: int
-    ) -> list[str]:
-        """Rewrites the link of rows without an archive id or event index to ``N/A``."""
-        names = self._archive_names
-        codes = chunk.archive_codes
-        nulls = chunk.index_nulls
-        patched = []
-        for row, item in zip(range(start, stop), items, strict=True):
-            code = codes[row] if codes is not None else 0
-            missing = (not names or not names[code]) or (nulls is not None and nulls[row])
-            patched.append(item[: item.rindex(", link: ")] + ", link: N/A" if missing else item)
-        return patched
+        # Iteration asks for whole chunks; the last one may be short.
+        return chunk.items(start, min(stop, chunk.num_rows), self._link_parts)
 
     def check(self) -> None:
         """
@@ -587,6 +518,370 @@ class QueryResult:
         )
 
 
+def _check_schema(schema: pa.Schema, expected: pa.Schema) -> None:
+    """
+    :raise ValueError: Unless ``schema`` is ``expected`` and a schema results are stored in.
+    """
+    if not schema.equals(expected):
+        msg = f"batch schema {schema} does not match {expected}"
+        raise ValueError(msg)
+    if not (schema.equals(RESULT_SCHEMA) or schema.equals(VERBATIM_SCHEMA)):
+        msg = f"unsupported result schema: {schema}"
+        raise ValueError(msg)
+
+
+class ResultBuilder:
+    """
+    Builds a :class:`QueryResult` from rows that arrive in result order (latest first).
+
+    Whole chunks are encoded as soon as their rows are in and compressed in worker threads
+    (zstd releases the GIL) while the next rows are read, so the builder never holds the
+    whole result uncompressed: it holds the compressed chunks, the rows of one unfinished
+    group of chunks, a bounded number of groups being compressed, and, until the zstd
+    dictionary is known, the encoded chunks of the first ``settings.dictionary_training_rows``
+    rows. :meth:`prime` trains the dictionary on a sample instead, before the rows arrive
+    (e.g. while the search that produces them still runs). Rows past the cap are counted, not
+    kept.
+
+    With ``max_compressed_bytes``, chunks stop being added once the next one would take the
+    compressed bytes (dictionary included) past it; the first chunk is always kept. The result
+    then holds the latest rows, a whole number of chunks, and says it is truncated.
+
+    Use :meth:`build` (or :meth:`add` then :meth:`finish`); :meth:`close` releases the worker
+    threads of a builder that is given up.
+
+    :param settings: Chunking, compression and cap settings; defaults when omitted.
+    :param page_size: Overrides ``settings.page_size``.
+    :param max_cached_results: Overrides ``settings.max_cached_results``.
+    :param max_compressed_bytes: Limit of the compressed bytes; ``None``: no limit.
+    :raise ValueError: If a size is not positive or the limit is negative.
+    """
+
+    def __init__(
+        self,
+        *,
+        settings: Settings | None = None,
+        page_size: int | None = None,
+        max_cached_results: int | None = None,
+        max_compressed_bytes: int | None = None,
+    ) -> None:
+        self._settings = settings = settings or Settings()
+        self.page_size = page_size if page_size is not None else settings.page_size
+        self.cap = (
+            max_cached_results if max_cached_results is not None else settings.max_cached_results
+        )
+        if self.page_size < 1 or self.cap < 1:
+            msg = (
+                "page_size and max_cached_results must be positive, "
+                f"got {self.page_size}, {self.cap}"
+            )
+            raise ValueError(msg)
+        if max_compressed_bytes is not None and max_compressed_bytes < 0:
+            msg = f"max_compressed_bytes must not be negative, got {max_compressed_bytes}"
+            raise ValueError(msg)
+        self.chunk_rows = settings.pages_per_chunk * self.page_size
+        self.max_compressed_bytes = max_compressed_bytes
+        self.rows_received = 0
+        """Rows passed to :meth:`add`, kept or not."""
+        self.group_rows = max(settings.build_group_rows // self.chunk_rows, 1) * self.chunk_rows
+        """Rows encoded and compressed together: whole chunks, about ``build_group_rows``."""
+        self._schema: pa.Schema | None = None
+        self._stored_schema: pa.Schema | None = None
+        self._archive_names: list[str] = []
+        self._accepted = 0  # rows taken in (at most the cap), encoded or pending
+        self._pending: list[pa.RecordBatch] = []
+        self._pending_rows = 0
+        self._untrained: list[pa.RecordBatch] = []  # encoded, waiting for the dictionary
+        self._untrained_rows = 0
+        self._dictionary_known = False
+        self._dictionary: bytes | None = None
+        self._dictionary_future: Future[bytes | None] | None = None
+        self._zstd_dict: zstandard.ZstdCompressionDict | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._in_flight: deque[tuple[Future[list[bytes]], list[int]]] = deque()
+        self._chunks: list[bytes] = []
+        self._compressed_bytes = 0
+        self._kept_rows = 0
+        self._over_limit = False
+        self._closed = False
+
+    @property
+    def full(self) -> bool:
+        """:return: Whether no further row can be kept (the cap or the byte limit is reached)."""
+        return self._over_limit or self._accepted >= self.cap
+
+    @property
+    def compressed_bytes(self) -> int:
+        """:return: Bytes of the chunks compressed so far and of the dictionary."""
+        return self._compressed_bytes
+
+    def prime(self, sample: pa.RecordBatch | pa.Table) -> None:
+        """
+        Starts training the zstd dictionary on sample rows, in a worker thread.
+
+        Meant to be called before any row is added, from any thread (a search backend's
+        ``on_sample``); later calls, and calls after rows were added, do nothing. The sample
+        is not part of the result.
+
+        :param sample: Rows like the result's, e.g. its first hits (a few thousand rows).
+        :raise ValueError: If the sample's schema is not one results are stored in.
+        """
+        _check_schema(sample.schema, sample.schema)
+        if (
+            self._closed
+            or self._dictionary_known
+            or self._dictionary_future is not None
+            or self._accepted
+        ):
+            return
+        rows = pa.Table.from_batches([sample]) if isinstance(sample, pa.RecordBatch) else sample
+        # Encoded here, trained there: Arrow's allocator keeps memory per thread, and the
+        # sample's encoded copy held by a worker's heap cost ~30 MB of RSS with mimalloc.
+        encoded = encode_chunks(rows, self.chunk_rows, [])
+        self._dictionary_future = self._executor().submit(
+            _train_dictionary,
+            encoded,
+            self._settings.zstd_dictionary_bytes,
+            self.page_size,
+            level=self._settings.zstd_level,
+        )
+
+    def add(self, rows: pa.RecordBatch | pa.Table) -> None:
+        """
+        Takes the next rows of the result.
+
+        :param rows: Rows with :data:`~logpager.schema.RESULT_SCHEMA` or the verbatim schema
+            (the same for every call), following the rows added before in result order.
+        :raise ValueError: If the schema differs from the first rows' or is not supported.
+        """
+        if self._schema is None:
+            self._schema = rows.schema
+        _check_schema(rows.schema, self._schema)
+        self.rows_received += rows.num_rows
+        take = min(rows.num_rows, self.cap - self._accepted)
+        if self.full or take <= 0:
+            return
+        kept = rows.slice(0, take)
+        self._pending.extend(kept.to_batches() if isinstance(kept, pa.Table) else [kept])
+        self._pending_rows += take
+        self._accepted += take
+        # Whole groups only: odd-sized batches would otherwise cost an extra, smaller encode
+        # each; the rest waits for the next rows or for finish().
+        while self._pending_rows >= self.group_rows and not self._over_limit:
+            self._encode(self.group_rows, parallel=True)
+
+    def build(
+        self,
+        batches: Iterable[pa.RecordBatch | pa.Table],
+        *,
+        query: str = "",
+        begin_ms: int | None = None,
+        end_ms: int | None = None,
+        total_matches: int | None = None,
+        archive_ids: Sequence[str] = (),
+        clock: Clock = time.monotonic,
+    ) -> QueryResult:
+        """
+        Adds every batch, then finishes; stops reading early once nothing more can be kept
+        and ``total_matches`` says how many there were.
+
+        :param batches: Rows in result order (read once, one batch at a time).
+        :param query: The query that produced the rows.
+        :param begin_ms: Lower time bound of the search (epoch ms), if any.
+        :param end_ms: Upper time bound of the search (epoch ms), if any.
+        :param total_matches: The engine's count of all matches; at least the rows received.
+        :param archive_ids: The archives the search covered.
+        :param clock: Monotonic clock for ``created_at`` and ``last_accessed``.
+        :return: The compressed, pageable result.
+        :raise ValueError: If a batch's schema differs from the first's or is not supported.
+        """
+        try:
+            for batch in batches:
+                if self.full and total_matches is not None:
+                    break
+                self.add(batch)
+            return self.finish(
+                query=query,
+                begin_ms=begin_ms,
+                end_ms=end_ms,
+                total_matches=total_matches,
+                archive_ids=archive_ids,
+                clock=clock,
+            )
+        finally:
+            self.close()
+
+    def finish(
+        self,
+        *,
+        query: str = "",
+        begin_ms: int | None = None,
+        end_ms: int | None = None,
+        total_matches: int | None = None,
+        archive_ids: Sequence[str] = (),
+        clock: Clock = time.monotonic,
+    ) -> QueryResult:
+        """
+        Encodes the last rows, waits for their compression and makes the result.
+
+        :param query: The query that produced the rows.
+        :param begin_ms: Lower time bound of the search (epoch ms), if any.
+        :param end_ms: Upper time bound of the search (epoch ms), if any.
+        :param total_matches: The engine's count of all matches; at least the rows received.
+        :param archive_ids: The archives the search covered.
+        :param clock: Monotonic clock for ``created_at`` and ``last_accessed``.
+        :return: The compressed, pageable result.
+        """
+        schema = self._schema or RESULT_SCHEMA
+        while self._pending_rows and not self._over_limit:
+            self._encode(min(self._pending_rows, self.group_rows), parallel=False)
+        self._pending = []
+        if not self._dictionary_known:
+            self._settle_dictionary(force=True)
+        self._collect(keep_in_flight=0)
+        self.close()
+        if self._stored_schema is None:
+            self._stored_schema = encode_table(schema.empty_table(), self.chunk_rows)[0].schema
+        received = self.rows_received
+        matches = max(total_matches if total_matches is not None else received, received)
+        return QueryResult(
+            schema=schema,
+            stored_schema=self._stored_schema,
+            chunks=self._chunks,
+            archive_names=self._archive_names,
+            dictionary=self._dictionary,
+            num_items=self._kept_rows,
+            num_total_matches=matches,
+            page_size=self.page_size,
+            chunk_rows=self.chunk_rows,
+            query=query,
+            begin_ms=begin_ms,
+            end_ms=end_ms,
+            archive_ids=tuple(archive_ids),
+            link_template=self._settings.link_template,
+            decoded_capacity=self._settings.decoded_chunk_cache_size,
+            clock=clock,
+        )
+
+    def close(self) -> None:
+        """
+        Lets the worker threads go without waiting for them (queued work is dropped, a task
+        already running ends on its own); safe to call twice and from an event loop.
+        """
+        self._closed = True
+        for future, _ in self._in_flight:
+            future.cancel()
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    # --- internals ----------------------------------------------------------------------------
+
+    def _executor(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(
+                max_workers=self._settings.compression_threads,
+                thread_name_prefix="logpager-compress",
+            )
+        return self._pool
+
+    def _encode(self, rows: int, *, parallel: bool) -> None:
+        """Encodes the first ``rows`` pending rows (whole chunks, or the last rows)."""
+        table = pa.Table.from_batches(self._pending, schema=self._schema)
+        encoded = encode_chunks(table.slice(0, rows), self.chunk_rows, self._archive_names)
+        self._pending = table.slice(rows).to_batches()
+        self._pending_rows -= rows
+        if encoded and self._stored_schema is None:
+            self._stored_schema = encoded[0].schema
+        if not self._dictionary_known:
+            self._untrained.extend(encoded)
+            self._untrained_rows += rows
+            self._settle_dictionary(force=False)
+            return
+        self._compress(encoded, parallel=parallel)
+
+    def _settle_dictionary(self, *, force: bool) -> None:
+        """Learns the dictionary if it can be known now, then compresses the rows held."""
+        if self._dictionary_future is not None:
+            dictionary = self._dictionary_future.result()
+        elif force or self._untrained_rows >= self._settings.dictionary_training_rows:
+            dictionary = _train_dictionary(
+                self._untrained,
+                self._settings.zstd_dictionary_bytes,
+                self.page_size,
+                level=self._settings.zstd_level,
+            )
+        else:
+            return
+        self._dictionary_known = True
+        self._dictionary = dictionary
+        self._compressed_bytes += len(dictionary or b"")
+        if dictionary:
+            self._zstd_dict = zstandard.ZstdCompressionDict(dictionary)
+            # Prepared once here, so each compressing task starts without digesting it again.
+            self._zstd_dict.precompute_compress(level=self._settings.zstd_level)
+        held, self._untrained = self._untrained, []
+        self._untrained_rows = 0
+        self._compress(held, parallel=not force)
+
+    def _compress(self, encoded: list[pa.RecordBatch], *, parallel: bool) -> None:
+        if not encoded:
+            return
+        rows = [batch.num_rows for batch in encoded]
+        level, zstd_dict = self._settings.zstd_level, self._zstd_dict
+        if parallel or self._pool is not None:
+            future = self._executor().submit(_compress_chunks, encoded, level, zstd_dict)
+        else:
+            # Small results are done before a thread would have started.
+            future = Future()
+            future.set_result(_compress_chunks(encoded, level, zstd_dict))
+        self._in_flight.append((future, rows))
+        # One group queued per thread at most: bounds the encoded rows held meanwhile.
+        self._collect(keep_in_flight=self._settings.compression_threads)
+
+    def _collect(self, *, keep_in_flight: int) -> None:
+        """Stores finished groups in order, waiting while more than ``keep_in_flight`` run."""
+        limit = self.max_compressed_bytes
+        while self._in_flight and (
+            len(self._in_flight) > keep_in_flight or self._in_flight[0][0].done()
+        ):
+            future, rows = self._in_flight.popleft()
+            for compressed, count in zip(future.result(), rows, strict=True):
+                # python-zstandard returns bytes sized for the worst case (~28 KB for a 5 KB
+                # chunk, seen with tracemalloc); an exact-size copy makes the held memory
+                # equal to compressed_bytes. Copied here, not in the worker, so that the
+                # chunks come from this thread's heap, where the search's runs were freed.
+                chunk = memoryview(compressed).tobytes()
+                if (
+                    limit is not None
+                    and self._chunks
+                    and self._compressed_bytes + len(chunk) > limit
+                ):
+                    self._over_limit = True
+                    break
+                self._chunks.append(chunk)
+                self._compressed_bytes += len(chunk)
+                self._kept_rows += count
+            if self._over_limit:
+                for later, _ in self._in_flight:
+                    later.cancel()
+                self._in_flight.clear()
+
+
+def _compress_chunks(
+    encoded: list[pa.RecordBatch], level: int, zstd_dict: zstandard.ZstdCompressionDict | None
+) -> list[bytes]:
+    """Compresses stored chunks, one zstd frame each (runs in a worker thread); the frames
+    come back in buffers sized for the worst case."""
+    # A compressor per call: python-zstandard's are not safe to share between threads.
+    compressor = (
+        zstandard.ZstdCompressor(level=level, dict_data=zstd_dict)
+        if zstd_dict is not None
+        else zstandard.ZstdCompressor(level=level)
+    )
+    return [compressor.compress(chunk_bytes(batch)) for batch in encoded]
+
+
 def _split_link(template: str, archive_id: str) -> tuple[str, str]:
     """
     Pre-renders a link template for one archive: the text before and after the event index.
@@ -606,29 +901,50 @@ def _split_link(template: str, archive_id: str) -> tuple[str, str]:
 
 
 def _train_dictionary(
-    encoded: list[pa.RecordBatch], max_bytes: int, page_size: int
+    encoded: list[pa.RecordBatch],
+    max_bytes: int,
+    page_size: int,
+    *,
+    level: int = _DEFAULT_ZSTD_LEVEL,
 ) -> bytes | None:
     """
-    Trains a zstd dictionary on page-sized slices of the stored batches, or returns None.
+    Trains a zstd dictionary on page-sized slices of the stored chunks, or returns None.
 
-    Samples are serialized slices of the stored form, so the dictionary learns the IPC
-    framing and the column layout as well as the text; trained on raw messages instead, it
-    made 100-row chunks 8% larger than no dictionary at all.
+    Samples are laid out as chunks are (:func:`~logpager.chunkcodec.chunk_bytes`), so the
+    dictionary learns the header and the number columns as well as the text; trained on raw
+    messages instead, it made 100-row chunks 8% larger than no dictionary at all. The
+    dictionary is kept only if, on up to :data:`_PAYOFF_PROBE_CHUNKS` of the chunks, it saves
+    more than its own size (scaled to all of ``encoded``).
+
+    :param encoded: Stored chunks, one batch each (the result's, or its first rows').
+    :param max_bytes: Largest dictionary; 0 disables dictionaries.
+    :param page_size: Rows of one training sample.
+    :param level: zstd level the chunks will be compressed at.
+    :return: The dictionary's bytes, or None when it would not pay for itself.
     """
     rows = sum(b.num_rows for b in encoded)
     if max_bytes <= 0 or rows < _MIN_ROWS_FOR_DICTIONARY:
         return None
-    slices = [(b, start) for b in encoded for start in range(0, b.num_rows, page_size)]
-    step = max(len(slices) // _DICTIONARY_SAMPLES, 1)
-    samples = [b.slice(start, page_size).serialize().to_pybytes() for b, start in slices[::step]]
-    estimated_total = sum(len(x) for x in samples) * step
-    size = min(max_bytes, estimated_total // _DICTIONARY_SHARE)
+    probe = [
+        chunk_bytes(batch) for batch in encoded[:: max(len(encoded) // _PAYOFF_PROBE_CHUNKS, 1)]
+    ]
+    plain = zstandard.ZstdCompressor(level=level)
+    plain_bytes = sum(len(plain.compress(chunk)) for chunk in probe)
+    scale = len(encoded) / len(probe)
+    size = min(max_bytes, int(plain_bytes * scale) // _DICTIONARY_SHARE)
     if size < _MIN_DICTIONARY_BYTES:
         return None
+    slices = [(b, start) for b in encoded for start in range(0, b.num_rows, page_size)]
+    step = max(len(slices) // _DICTIONARY_SAMPLES, 1)
+    samples: list[bytes | bytearray | memoryview] = [
+        chunk_bytes(b.slice(start, page_size)) for b, start in slices[::step]
+    ]
     try:
         trained = zstandard.train_dictionary(size, samples)
     except zstandard.ZstdError:
         # Too few distinct samples to learn from: plain zstd is the right answer then.
         return None
     data: bytes = trained.as_bytes()
-    return data
+    with_dictionary = zstandard.ZstdCompressor(level=level, dict_data=trained)
+    saved = plain_bytes - sum(len(with_dictionary.compress(chunk)) for chunk in probe)
+    return data if saved * scale > len(data) else None

@@ -78,17 +78,48 @@ class Settings(BaseSettings):
     )
 
     # --- compressed chunk layout ---------------------------------------------------------------
-    # 10 pages of 10 rows: a cold page fetch decompresses ~25 KB (~15 us at zstd's speed here)
-    # and formats 100 rows; 100-page chunks compressed 20% better but made cold fetches 6x
-    # slower, so the trained dictionary, not the chunk size, carries the compression ratio.
+    # 10 pages of 10 rows: a cold page of a 1,000,000-event result took ~85 us (median), of
+    # which decompressing the ~25 KB chunk ~22 us and decoding it ~36 us (timestamp text 17);
+    # 20-page chunks compressed 6-14% better (before the dictionary) but doubled both, past
+    # the 100 us budget, so the trained dictionary, not the chunk size, carries the ratio.
     pages_per_chunk: int = Field(10, ge=1, le=10_000, description="Pages in one chunk.")
-    # Level 3 compresses ~1 M rows/s on this hardware; level 9 saved ~8% for 4x the time.
+    # Level 3 compresses ~1 M synthetic events/s a core. Level 4 made synthetic events 1%
+    # larger and HDFS/Zookeeper 2-7% smaller; level 5 saved 5-13% but built ~370,000 events/s
+    # (target 500,000) on the shared 2-core host; level 9 saved ~8% more for 4x the time.
     zstd_level: int = Field(3, ge=-7, le=22, description="zstd level for chunks.")
+    # An upper bound: each result's dictionary is sized to ~1/16 of its compressed chunks and
+    # kept only if it saves more than its size (2-4 KiB on 2,000-event loghub samples). A
+    # 64 KiB bound made 20,000 synthetic events 4% larger than 16 KiB.
     zstd_dictionary_bytes: int = Field(
         16_384,
         ge=0,
         le=1_048_576,
         description="Upper size of the dictionary trained per result (0 disables it).",
+    )
+    # A result is compressed while it is built, so its dictionary is trained on its first
+    # (latest) rows, or on this many of the first hits while the search runs. On a
+    # 180,000-row result of synthetic JSON, 4,096 to 65,536 rows all compressed within 0.5% of
+    # a dictionary trained on samples of the whole result (7.93 MB); the rows wait encoded,
+    # ~2 MB here, until it is trained.
+    dictionary_training_rows: int = Field(
+        8_192,
+        ge=1,
+        le=10_000_000,
+        description="Rows a result holds uncompressed until its zstd dictionary is trained.",
+    )
+    # Chunks are compressed in worker threads while the next rows are merged and encoded
+    # (zstd releases the GIL). On a 2-core host one thread built a 180,000-row result in
+    # 0.28 s for 0.38 s of CPU; two took 10-20% more CPU and were no faster.
+    compression_threads: int = Field(
+        1, ge=1, le=64, description="Threads that compress a result's chunks while it is built."
+    )
+    # Enough to amortise Arrow's and the thread pool's per-call costs, few enough that the
+    # groups held while they are compressed stay small (~1 MB each for typical events).
+    build_group_rows: int = Field(
+        4_096,
+        ge=1,
+        le=1_000_000,
+        description="Rows a result's builder encodes and hands to a compressing thread at once.",
     )
     decoded_chunk_cache_size: int = Field(
         4, ge=0, le=1024, description="Decoded chunks kept per result for sequential paging."
@@ -108,6 +139,27 @@ class Settings(BaseSettings):
         16_384, ge=1, le=131_072, description="Longest KQL query accepted, in bytes."
     )
     ignore_case: bool = Field(True, description="Case-insensitive search, as the reference.")
+    # While clp-s runs, each block of hits is sorted and its messages compressed into pieces
+    # of this size, so only ~20 bytes a row stay uncompressed until the merge at the end.
+    # 64 KiB (~260 events of 250 bytes) compressed within 3% of pieces four times as large;
+    # the merge at the end holds one decompressed piece per run.
+    run_piece_bytes: int = Field(
+        65_536,
+        ge=1_024,
+        le=64 * 1_048_576,
+        description="Message bytes per compressed piece of a running search's sorted runs.",
+    )
+    # Level 1 compressed the pieces at ~450 MB/s to 20% of their size; level 3 saved 1% more
+    # for 1.7x the time, and level -1 kept a third more bytes.
+    run_zstd_level: int = Field(
+        1, ge=-7, le=22, description="zstd level of a running search's sorted runs."
+    )
+    max_sorted_runs: int = Field(
+        32,
+        ge=2,
+        le=4_096,
+        description="Sorted runs a search holds before merging the smallest into one.",
+    )
 
     # --- server ----------------------------------------------------------------------------------
     transport: Literal["stdio", "http"] = Field("stdio", description="MCP transport.")
@@ -120,6 +172,11 @@ class Settings(BaseSettings):
     allowed_hosts: list[str] = Field(
         default_factory=list,
         description="Extra Host header values accepted over HTTP besides the loopback ones.",
+    )
+    # FastMCP's own default. Open streams get this long to finish after SIGTERM/SIGINT before
+    # they are cut; longer would let one idle SSE stream hold up a supervisor's restart.
+    shutdown_grace_seconds: int = Field(
+        2, ge=0, le=300, description="HTTP: time open requests get to finish on shutdown."
     )
 
     # --- memory governor -------------------------------------------------------------------------

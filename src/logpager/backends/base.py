@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -10,7 +10,24 @@ import pyarrow as pa
 
 from logpager.schema import RESULT_SCHEMA
 
-__all__ = ["LinkedEvent", "SearchBackend", "SearchOutcome"]
+__all__ = ["DrainableBatches", "LinkedEvent", "SearchBackend", "SearchOutcome"]
+
+
+@runtime_checkable
+class DrainableBatches(Protocol):
+    """Batches built on demand that can also be handed over once, freeing their source."""
+
+    @property
+    def num_rows(self) -> int:
+        """:return: Rows in all batches (without building them)."""
+        ...
+
+    def drain(self) -> Iterator[pa.RecordBatch]:
+        """
+        :return: The batches in order, each one's source freed once it is built; the batches
+            cannot be read again afterwards.
+        """
+        ...
 
 
 @dataclass(frozen=True)
@@ -21,7 +38,9 @@ class SearchOutcome:
     ``batches`` is a sequence of record batches with :data:`~logpager.schema.RESULT_SCHEMA`,
     ordered latest first (timestamp descending, events without one last) and holding at most
     the cap of rows. It may build each batch when it is read, so iterate it once rather than
-    keeping a list of it, and drop the outcome once the cache holds it.
+    keeping a list of it, and drop the outcome once the cache holds it. To build a result,
+    read it with ``iter_batches(release=True)``: what each batch is built from is then freed
+    as it is read, so the source and the result are not both held whole.
 
     :param batches: The kept hits, latest first.
     :param total_matches: Every hit the engine reported, kept or not.
@@ -38,6 +57,8 @@ class SearchOutcome:
     @property
     def num_rows(self) -> int:
         """:return: Rows kept (at most the cap)."""
+        if isinstance(self.batches, DrainableBatches):
+            return self.batches.num_rows
         return sum(batch.num_rows for batch in self.batches)
 
     @property
@@ -45,8 +66,15 @@ class SearchOutcome:
         """:return: Whether hits were dropped by the cap."""
         return self.total_matches > self.num_rows
 
-    def iter_batches(self) -> Iterator[pa.RecordBatch]:
-        """:return: The batches one at a time, latest first."""
+    def iter_batches(self, *, release: bool = False) -> Iterator[pa.RecordBatch]:
+        """
+        :param release: Hand the rows over: batches built on demand free their source as
+            they are read, and the outcome's batches cannot be read again afterwards.
+        :return: The batches one at a time, latest first.
+        :raise RuntimeError: If the batches were handed over already.
+        """
+        if release and isinstance(self.batches, DrainableBatches):
+            return self.batches.drain()
         return iter(self.batches)
 
     def to_table(self) -> pa.Table:
@@ -85,6 +113,7 @@ class SearchBackend(Protocol):
         end_ms: int | None = None,
         archive_ids: Sequence[str] | None = None,
         max_results: int | None = None,
+        on_sample: Callable[[pa.RecordBatch], object] | None = None,
     ) -> SearchOutcome:
         """
         Runs a query to completion.
@@ -94,6 +123,9 @@ class SearchBackend(Protocol):
         :param end_ms: Latest timestamp (epoch ms, inclusive), if any.
         :param archive_ids: Search only these archives (``None``: all).
         :param max_results: Rows to keep (``None``: the backend's setting).
+        :param on_sample: Called at most once while the search runs, with some of the first
+            hits as result rows, latest first (a sample to prepare the result's compression
+            on); a backend may never call it.
         :return: The finished search.
         :raise SearchError: Or a subclass, when the search cannot run or finish.
         """
@@ -107,6 +139,7 @@ class SearchBackend(Protocol):
         end_ms: int | None = None,
         archive_ids: Sequence[str] | None = None,
         max_results: int | None = None,
+        on_sample: Callable[[pa.RecordBatch], object] | None = None,
     ) -> SearchOutcome:
         """
         :func:`search` without blocking the event loop; cancelling it stops the engine.
@@ -116,6 +149,9 @@ class SearchBackend(Protocol):
         :param end_ms: Latest timestamp (epoch ms, inclusive), if any.
         :param archive_ids: Search only these archives (``None``: all).
         :param max_results: Rows to keep (``None``: the backend's setting).
+        :param on_sample: Called at most once while the search runs, with some of the first
+            hits as result rows, latest first (a sample to prepare the result's compression
+            on); a backend may never call it.
         :return: The finished search.
         :raise SearchError: Or a subclass, when the search cannot run or finish.
         """
