@@ -1,10 +1,24 @@
-"""The logpager command: help, bad settings, and the demo on the bundled samples."""
+"""The logpager command: help, bad settings, the demo, and ``serve`` as a real process."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import IO
+
 import pytest
+from fastmcp import Client
 
 from logpager.cli import main
+from logpager.ingest import ingest
+from tests.conftest import LOGHUB
 
 
 def test_help_lists_commands(capsys):
@@ -27,3 +41,185 @@ def test_demo_ingests_searches_and_pages(capsys, tmp_path):
     out = capsys.readouterr().out
     assert "matches: 947" in out
     assert "bytes per 1,000" in out
+
+
+# --- serve as a real process: fail fast, stop cleanly ------------------------------------------
+
+STARTUP_SECONDS = 60  # generous: the suite shares a small machine with other work
+
+
+@pytest.fixture(scope="module")
+def archives_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data = tmp_path_factory.mktemp("serve-data")
+    ingest([LOGHUB / "OpenSSH_2k.log"], data_dir=data, default_year=2020)
+    return data
+
+
+def _serve_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "logpager.cli", "serve", *args]
+
+
+def _env() -> dict[str, str]:
+    # The caller's LOGPAGER_* settings must not leak into what these tests pin.
+    return {k: v for k, v in os.environ.items() if not k.startswith("LOGPAGER_")}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _run_serve(*args: str) -> tuple[int, list[str], float]:
+    began = time.monotonic()
+    done = subprocess.run(
+        _serve_command(*args),
+        env=_env(),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=STARTUP_SECONDS,
+        check=False,
+    )
+    return done.returncode, done.stderr.strip().splitlines(), time.monotonic() - began
+
+
+@pytest.mark.parametrize("transport", ["stdio", "http"])
+@pytest.mark.parametrize("state", ["missing", "empty"])
+def test_serve_without_archives_fails_fast(tmp_path: Path, transport: str, state: str) -> None:
+    data = tmp_path / "data"
+    if state == "empty":
+        data.mkdir()
+    port = str(_free_port())
+    status, lines, elapsed = _run_serve(
+        "--data-dir", str(data), "--transport", transport, "--port", port
+    )
+    assert status == 1
+    assert len(lines) == 1, lines
+    problem = "does not exist" if state == "missing" else "holds no archives"
+    assert lines[0].startswith(f"error: Nothing to search: the data directory {data} {problem}.")
+    # It says how to fix it: ingest into that directory, or serve the bundled samples.
+    assert f"logpager ingest PATH... --data-dir {data}" in lines[0]
+    assert "--samples" in lines[0]
+    assert elapsed < 30
+
+
+def test_serve_on_a_taken_port_fails_fast(archives_dir: Path) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        status, lines, elapsed = _run_serve(
+            "--data-dir", str(archives_dir), "--transport", "http", "--port", str(port)
+        )
+    assert status == 1
+    assert lines == [
+        f"error: Cannot listen on 127.0.0.1:{port}: the address is already in use (is another "
+        "server running there?). Stop it or choose another port with --port."
+    ]
+    assert elapsed < 30
+
+
+async def _wait_for_port(proc: subprocess.Popen[bytes], port: int) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "the server exited during startup"
+        try:
+            _reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.05)
+            continue
+        writer.close()
+        await writer.wait_closed()
+        return
+    pytest.fail("the HTTP server did not start")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=lambda s: s.name)
+async def test_http_server_stops_cleanly_on_signal(
+    archives_dir: Path, tmp_path: Path, signum: signal.Signals
+) -> None:
+    port = _free_port()
+    stderr_path = tmp_path / "stderr.txt"
+    with stderr_path.open("wb") as stderr:
+        proc = subprocess.Popen(
+            _serve_command(
+                "--data-dir", str(archives_dir), "--transport", "http", "--port", str(port)
+            ),
+            env=_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+    try:
+        await _wait_for_port(proc, port)
+        # A handshake-era client holds its session (and stream) open while the signal lands.
+        async with Client(f"http://127.0.0.1:{port}/mcp", mode="legacy") as client:
+            await client.call_tool("get_instructions", {})
+            page = (await client.call_tool("search_by_kql", {"kql_query": "*sshd*"})).data
+            assert page["num_total_items"] > 0
+            began = time.monotonic()
+            proc.send_signal(signum)
+            status = await asyncio.to_thread(proc.wait, 30)
+            elapsed = time.monotonic() - began
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    log = stderr_path.read_text()
+    assert status == 0, log
+    assert elapsed < 10, log
+    assert "Traceback" not in log
+    # The lifespan ran to its end (the session sweep stopped) before the process exited.
+    assert "Application shutdown complete" in log
+
+
+def _read_line(stream: IO[bytes]) -> bytes:
+    return stream.readline()
+
+
+async def test_stdio_server_from_samples_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    # --samples fills an empty data directory first, so the no-archives check passes; the
+    # client keeps stdin open, so only the signal can end the server.
+    stderr_path = tmp_path / "stderr.txt"
+    with stderr_path.open("wb") as stderr:
+        proc = subprocess.Popen(
+            _serve_command("--samples", "--data-dir", str(tmp_path / "data")),
+            env=_env(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+        )
+    assert proc.stdin is not None
+    assert proc.stdout is not None
+    try:
+        initialize = {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-06-18",
+                "capabilities": {},
+                "clientInfo": {"name": "test", "version": "0"},
+            },
+        }
+        proc.stdin.write(json.dumps(initialize).encode() + b"\n")
+        proc.stdin.flush()
+        line = await asyncio.wait_for(asyncio.to_thread(_read_line, proc.stdout), STARTUP_SECONDS)
+        reply = json.loads(line)
+        assert reply["id"] == 1
+        assert reply["result"]["serverInfo"]["name"] == "logpager"
+        began = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        status = await asyncio.to_thread(proc.wait, 30)
+        elapsed = time.monotonic() - began
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdin.close()
+        proc.stdout.close()
+    log = stderr_path.read_text()
+    assert status == 0, log
+    assert elapsed < 10, log
+    assert "Traceback" not in log

@@ -207,15 +207,47 @@ async def test_search_with_handle_stays_in_the_session(client: Client[Any]) -> N
 # --- invalid page indexes ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("bad", [-1, True, "3", 3.0, None])
-async def test_invalid_page_index_types_are_refused(client: Client[Any], bad: Any) -> None:
+INVALID_INDEX_95 = {"Error": "Invalid page index. Valid range: 0-94"}
+MALFORMED_INDEXES = [True, False, "3", "0", 3.0, 0.0, -1, 2**70, -(2**70), None, [1], {"n": 1}]
+
+
+async def test_page_index_schema_says_non_negative_integer(client: Client[Any]) -> None:
+    # What agents read: an integer from 0, required, with no null or string alternative.
+    tools = {t.name: t for t in await client.list_tools()}
+    schema = tools["get_nth_page"].input_schema
+    page_index = schema["properties"]["page_index"]
+    assert page_index["type"] == "integer"
+    assert page_index["minimum"] == 0
+    assert set(page_index) <= {"type", "minimum", "description"}
+    # The docstring's description survives the explicit schema.
+    assert "num_total_pages" in page_index["description"]
+    assert "page_index" in schema["required"]
+
+
+@pytest.mark.parametrize("bad", MALFORMED_INDEXES, ids=repr)
+async def test_malformed_page_index_gets_the_reference_error_page(
+    client: Client[Any], mode: str, bad: Any
+) -> None:
+    # Regression: FastMCP's strict validation used to refuse these with a protocol error
+    # (isError) before the tool ran, so the agent never saw the valid range.
     await ready(client)
     first = await call(client, "search_by_kql", kql_query=ERROR_QUERY)
+    handle = first["result_handle"]
     result = await client.call_tool(
-        "get_nth_page",
-        {"page_index": bad, "result_handle": first["result_handle"]},
-        raise_on_error=False,
+        "get_nth_page", {"page_index": bad, "result_handle": handle}, raise_on_error=False
     )
+    assert not result.is_error
+    assert result.data == INVALID_INDEX_95
+    if mode == "legacy":  # the connection's latest result, without a handle
+        assert await call(client, "get_nth_page", page_index=bad) == INVALID_INDEX_95
+    # The result is untouched and still pages.
+    assert await call(client, "get_nth_page", page_index=0, result_handle=handle) == first
+
+
+async def test_missing_page_index_is_a_validation_error(client: Client[Any]) -> None:
+    # The schema requires it, so leaving it out is the caller's protocol error, not a page.
+    await ready(client)
+    result = await client.call_tool("get_nth_page", {}, raise_on_error=False)
     assert result.is_error
     text = result.content[0].text  # type: ignore[union-attr]
     assert "page_index" in text
@@ -229,7 +261,7 @@ async def test_out_of_range_page_index(client: Client[Any], index: int) -> None:
     page = await call(
         client, "get_nth_page", page_index=index, result_handle=first["result_handle"]
     )
-    assert page == {"Error": "Invalid page index. Valid range: 0-94"}
+    assert page == INVALID_INDEX_95
 
 
 # --- isolation ----------------------------------------------------------------------------------
@@ -474,3 +506,9 @@ async def test_http_pages_every_page(http_url: str, settings: Settings, mode: st
         assert await all_pages(c, first) == backend_links(settings, ERROR_QUERY)
         if mode == "legacy":  # Mcp-Session-Id keys the session: no handle needed
             assert await call(c, "get_nth_page", page_index=0) == first
+        # Values decoded from JSON on the wire reach the tool's own check too.
+        for bad in (3.0, "3", True, -1):
+            page = await call(
+                c, "get_nth_page", page_index=bad, result_handle=first["result_handle"]
+            )
+            assert page == INVALID_INDEX_95

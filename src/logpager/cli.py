@@ -10,6 +10,7 @@ from pathlib import Path
 
 from logpager import __version__
 from logpager.cli_ingest_search import add_ingest_parser, add_search_parser
+from logpager.errors import LogpagerError
 from logpager.settings import SettingsError, list_profiles, load_settings
 
 __all__ = ["build_parser", "main"]
@@ -18,9 +19,12 @@ __all__ = ["build_parser", "main"]
 def _add_serve_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "serve",
-        help="run the MCP server (ingests the bundled samples if the data dir is empty)",
+        help="run the MCP server (with --samples, on the bundled samples if the data dir is empty)",
         description="Run the MCP server over stdio or streamable HTTP. With --samples, the "
         "bundled real log samples are ingested first when the data directory has no archives.",
+        epilog="Exits 1 at once, with a one-line message, when the data directory holds no "
+        "archives or the HTTP address cannot be bound. SIGTERM or SIGINT stops the server "
+        "gracefully with exit status 0.",
     )
     parser.add_argument("--transport", choices=["stdio", "http"], default=None)
     parser.add_argument("--host", default=None, help="HTTP bind address (default 127.0.0.1)")
@@ -49,13 +53,20 @@ def _run_serve(args: argparse.Namespace) -> int:
         if v is not None
     }
     settings = load_settings(getattr(args, "profile", None), **overrides)
-    if args.samples:
-        from logpager.ingest import ingest_samples
+    try:
+        if args.samples:
+            from logpager.ingest import ingest_samples
 
-        ingest_samples(settings.data_dir, settings=settings)
-    from logpager.server import run_server
+            ingest_samples(settings.data_dir, settings=settings)
+        from logpager.server import run_server
 
-    run_server(settings)
+        # Returns normally on SIGTERM/SIGINT too: a requested stop is a clean exit (0).
+        run_server(settings)
+    except LogpagerError as exc:
+        # Startup failures (no archives, port taken, samples not ingestible) are one line
+        # for a person to act on, not a traceback.
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -1,0 +1,79 @@
+"""The logpager MCP server plus ``constant_page``, a tool that exists only for benchmarks.
+
+``constant_page`` takes ``get_nth_page``'s arguments and returns the same page-sized dict on
+every call (a real page of the same data, built once at startup), so a round trip to it costs
+the transport and FastMCP and nothing of logpager's paging: the floor that
+``benchmarks/bench_server.py`` compares ``get_nth_page`` against, on the same server in the
+same run. It is registered here, never in the product.
+
+Run (settings from ``LOGPAGER_*`` variables, as ``logpager serve``)::
+
+    python benchmarks/_bench_server_app.py
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastmcp import Context, FastMCP
+from pydantic import WithJsonSchema
+
+from logpager.backends import ClpSBackend
+from logpager.server import PAGE_INDEX_SCHEMA, create_server, run_server
+from logpager.sessions import SessionManager
+from logpager.settings import Settings, load_settings
+
+__all__ = ["CONSTANT_QUERY", "build_constant_page", "create_bench_server"]
+
+CONSTANT_QUERY = "*"
+
+
+def build_constant_page(settings: Settings) -> dict[str, Any]:
+    """
+    :param settings: Settings (data directory, page size).
+    :return: Page 0 of ``CONSTANT_QUERY`` over the data, built by the real engine and cache,
+        so it has the size and shape of what ``get_nth_page`` returns.
+    """
+    outcome = ClpSBackend(settings).search(CONSTANT_QUERY, max_results=settings.page_size)
+    manager = SessionManager(settings=settings)
+    manager.mark_instructions_retrieved("constant")
+    page, _ = manager.cache_query_result(
+        "constant",
+        CONSTANT_QUERY,
+        outcome.batches,
+        total_matches=outcome.total_matches,
+        archive_ids=outcome.archive_ids,
+    )
+    return page
+
+
+def create_bench_server(settings: Settings) -> FastMCP:
+    """
+    :param settings: Settings.
+    :return: ``create_server(settings)`` with ``constant_page`` added.
+    """
+    mcp = create_server(settings)
+    page = build_constant_page(settings)
+
+    # The same parameters as get_nth_page (context injection and argument validation
+    # included), so that the difference between the two is logpager's own work.
+    @mcp.tool
+    def constant_page(
+        page_index: Annotated[object, WithJsonSchema(PAGE_INDEX_SCHEMA)],
+        ctx: Context,
+        result_handle: str | None = None,
+    ) -> dict[str, Any]:
+        """
+        Returns the same page whatever the arguments (benchmarks only).
+
+        :param page_index: Ignored.
+        :param result_handle: Ignored.
+        """
+        return page
+
+    return mcp
+
+
+if __name__ == "__main__":
+    _settings = load_settings()
+    run_server(_settings, server=create_bench_server(_settings))

@@ -1,0 +1,242 @@
+"""``get_nth_page`` round trips against a constant-page tool, same server, same run.
+
+Run (about two minutes)::
+
+    .venv/bin/pytest benchmarks/bench_server.py --benchmark-only -s
+
+A real server subprocess (``benchmarks/_bench_server_app.py``: logpager's server plus the
+benchmark-only ``constant_page`` tool) holds a cached result of ``LOGPAGER_BENCH_SERVER_EVENTS``
+(default 100,000) synthetic events that ``clp-s`` found; a real FastMCP ``Client`` pages it at
+random indexes, over streamable HTTP and over stdio, in the handshake era (``mode="legacy"``)
+and in the stateless default (``auto``). Random pages are the hard case: almost every call
+decompresses a chunk that is not in the small decoded-chunk cache.
+
+Each pytest-benchmark row times one tool's real calls (``LOGPAGER_BENCH_SERVER_ROUNDS``,
+default 1,500). Every timed call follows an untimed call of the other tool (``pedantic``'s
+setup), so both rows of a scenario see the same conditions, drift and neighbours included.
+The figure is the ratio of the two medians, page / constant (target <= 1.25), printed per
+scenario and as a table at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastmcp import Client
+from fastmcp.client.transports import StdioTransport
+
+from benchmarks._bench_common import make_synthetic
+from logpager.ingest import ingest
+
+EVENTS = int(os.environ.get("LOGPAGER_BENCH_SERVER_EVENTS", "100000"))
+ROUNDS = int(os.environ.get("LOGPAGER_BENCH_SERVER_ROUNDS", "1500"))
+WARMUP_ROUNDS = max(ROUNDS // 10, 1)
+TARGET_RATIO = 1.25
+APP = Path(__file__).with_name("_bench_server_app.py")
+QUERY = "*"
+PAGE_TOOL = "get_nth_page"
+CONSTANT_TOOL = "constant_page"
+SCENARIOS = [("http", "legacy"), ("http", "auto"), ("stdio", "legacy"), ("stdio", "auto")]
+
+# Medians (seconds) by scenario and tool, filled by the rows, printed at the end.
+_MEDIANS: dict[str, dict[str, float]] = {}
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("bench-server")
+    ingest([make_synthetic(root, EVENTS)], data_dir=root / "data")
+    return root / "data"
+
+
+def _server_env(data_dir: Path, transport: str, port: int = 0) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOGPAGER_")}
+    env.update(
+        LOGPAGER_DATA_DIR=str(data_dir),
+        LOGPAGER_MAX_CACHED_RESULTS=str(EVENTS),
+        LOGPAGER_TRANSPORT=transport,
+        LOGPAGER_PORT=str(port),
+    )
+    return env
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_for_port(proc: subprocess.Popen[bytes], port: int) -> None:
+    # Once the port accepts, requests wait in the listen backlog until the server serves.
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"the benchmark server exited with status {proc.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        except OSError:
+            time.sleep(0.05)
+            continue
+        return
+    pytest.fail("the benchmark server did not start")
+
+
+@pytest.fixture(scope="module")
+def http_url(data_dir: Path) -> Iterator[str]:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, str(APP)],
+        env=_server_env(data_dir, "http", port),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_for_port(proc, port)
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+
+
+class _Session:
+    """A FastMCP client held open in its own event loop, called synchronously."""
+
+    def __init__(self, client: Client[Any]) -> None:
+        self.runner = asyncio.Runner()
+        self._client = client
+        self._release = asyncio.Event()
+        entered = asyncio.Event()
+
+        async def hold() -> None:
+            # The client's task groups must be entered and left by one task.
+            async with client:
+                entered.set()
+                await self._release.wait()
+
+        self._holder = self.runner.get_loop().create_task(hold())
+        self.runner.run(self._wait_entered(entered))
+        self.handle = ""
+        self.num_pages = 0
+
+    async def _wait_entered(self, entered: asyncio.Event) -> None:
+        waiter = asyncio.ensure_future(entered.wait())
+        done, _ = await asyncio.wait({waiter, self._holder}, return_when=asyncio.FIRST_COMPLETED)
+        if self._holder in done:
+            waiter.cancel()
+            self._holder.result()  # raises why the client could not connect
+
+    def call(self, tool: str, **args: Any) -> Any:
+        return self.runner.run(self._client.call_tool(tool, args)).data
+
+    def page(self, tool: str, index: int) -> dict[str, Any]:
+        page: dict[str, Any] = self.call(tool, page_index=index, result_handle=self.handle)
+        return page
+
+    def close(self) -> None:
+        self._release.set()
+        self.runner.run(self._wait_closed())
+        self.runner.close()
+
+    async def _wait_closed(self) -> None:
+        await self._holder
+
+
+@pytest.fixture(scope="module", params=SCENARIOS, ids=lambda s: f"{s[0]}-{s[1]}")
+def session(
+    request: pytest.FixtureRequest, data_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, _Session]]:
+    transport, mode = request.param
+    target: Any
+    if transport == "http":
+        target = request.getfixturevalue("http_url")
+    else:
+        log = tmp_path_factory.mktemp("bench-server-stdio") / "stderr.txt"
+        target = StdioTransport(
+            command=sys.executable,
+            args=[str(APP)],
+            env=_server_env(data_dir, "stdio"),
+            keep_alive=False,
+            log_file=log,
+        )
+    session = _Session(Client(target, mode=mode, timeout=120))
+    try:
+        session.call("get_instructions")
+        first = session.call("search_by_kql", kql_query=QUERY)
+        assert first["num_total_items"] == EVENTS, first
+        session.handle = first["result_handle"]
+        session.num_pages = first["num_total_pages"]
+        # What is timed must be right: a random page is that page, in full.
+        index = random.Random(1).randrange(session.num_pages)
+        page = session.page(PAGE_TOOL, index)
+        assert (page["page_index"], len(page["items"])) == (index, first["num_items_per_page"])
+        constant = session.page(CONSTANT_TOOL, index)
+        assert set(constant) == set(page)
+        yield f"{transport}-{mode}", session
+    finally:
+        session.close()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _report() -> Iterator[None]:
+    yield
+    if not _MEDIANS:
+        return
+    lines = [
+        "",
+        f"get_nth_page vs constant_page, {EVENTS:,}-event result, random pages, "
+        f"{ROUNDS} calls each (medians):",
+        f"{'scenario':<14} {'page':>10} {'constant':>10} {'ratio':>7}",
+    ]
+    for name, medians in _MEDIANS.items():
+        if len(medians) < 2:
+            continue
+        page, constant = medians[PAGE_TOOL], medians[CONSTANT_TOOL]
+        lines.append(
+            f"{name:<14} {page * 1e3:>8.3f}ms {constant * 1e3:>8.3f}ms {page / constant:>7.3f}"
+        )
+    lines.append(f"target: ratio <= {TARGET_RATIO}")
+    print("\n".join(lines))
+
+
+@pytest.mark.parametrize("tool", [PAGE_TOOL, CONSTANT_TOOL])
+def test_roundtrip(benchmark: Any, session: tuple[str, _Session], tool: str) -> None:
+    name, client = session
+    other = CONSTANT_TOOL if tool == PAGE_TOOL else PAGE_TOOL
+    pick = random.Random(0)
+
+    def setup() -> tuple[tuple[int], dict[str, Any]]:
+        # Untimed: one call of the other tool, then the index the timed call pages to.
+        client.page(other, pick.randrange(client.num_pages))
+        return (pick.randrange(client.num_pages),), {}
+
+    def fetch(index: int) -> dict[str, Any]:
+        return client.page(tool, index)
+
+    page = benchmark.pedantic(fetch, setup=setup, rounds=ROUNDS, warmup_rounds=WARMUP_ROUNDS)
+    assert "Error" not in page
+    if benchmark.stats is None:  # --benchmark-disable
+        return
+    median = float(benchmark.stats.stats.median)
+    medians = _MEDIANS.setdefault(name, {})
+    medians[tool] = median
+    benchmark.extra_info.update(scenario=name, tool=tool, median_ms=median * 1e3)
+    if len(medians) == 2:
+        ratio = medians[PAGE_TOOL] / medians[CONSTANT_TOOL]
+        benchmark.extra_info["ratio"] = ratio
+        print(
+            f"\n[{name}] get_nth_page {medians[PAGE_TOOL] * 1e3:.3f} ms, constant_page "
+            f"{medians[CONSTANT_TOOL] * 1e3:.3f} ms, ratio {ratio:.3f} "
+            f"(target <= {TARGET_RATIO})"
+        )

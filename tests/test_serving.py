@@ -1,0 +1,50 @@
+"""Binding the HTTP address and checking the data directory, before any server is built."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from logpager.serving import ServerStartupError, bind_http_sockets, check_data_dir
+
+
+def test_port_zero_is_one_port_on_every_address() -> None:
+    sockets = bind_http_sockets("localhost", 0)
+    try:
+        ports = {s.getsockname()[1] for s in sockets}
+        assert len(ports) == 1
+        assert ports != {0}
+        # Listening already: a client connects before any server runs.
+        with socket.create_connection(("localhost", ports.pop()), timeout=5):
+            pass
+    finally:
+        for s in sockets:
+            s.close()
+
+
+def test_taken_port_names_host_and_port() -> None:
+    first = bind_http_sockets("127.0.0.1", 0)
+    port = first[0].getsockname()[1]
+    try:
+        with pytest.raises(ServerStartupError, match=rf"^Cannot listen on 127\.0\.0\.1:{port}: "):
+            bind_http_sockets("127.0.0.1", port)
+    finally:
+        for s in first:
+            s.close()
+    # Freed, the same port binds again at once (SO_REUSEADDR, as a restart needs).
+    for s in bind_http_sockets("127.0.0.1", port):
+        s.close()
+
+
+def test_unresolvable_host_is_a_startup_error() -> None:
+    with pytest.raises(ServerStartupError, match=r"no-such-host\.invalid:8000: the host does"):
+        bind_http_sockets("no-such-host.invalid", 8000)
+
+
+def test_data_dir_that_is_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "not-a-dir"
+    path.write_text("x")
+    with pytest.raises(ServerStartupError, match="is not a directory"):
+        check_data_dir(path)
