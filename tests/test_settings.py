@@ -71,3 +71,20 @@ def test_shipped_profiles_load():
     assert "default" in names
     for name in names:
         load_settings(name)
+
+
+def test_edge_and_analysis_profiles():
+    assert {"default", "edge", "analysis"} <= set(list_profiles())
+    edge = load_settings("edge")
+    # 256 MiB for the whole process: a fixed cache budget well under it, RSS watched.
+    assert edge.memory_budget_bytes is not None
+    assert edge.memory_budget_bytes <= 64 * 2**20
+    assert edge.rss_limit_bytes is not None
+    assert edge.rss_limit_bytes < 256 * 2**20
+    assert edge.max_cached_results >= 100_000
+    assert edge.governor_enabled
+    analysis = load_settings("analysis")
+    assert analysis.max_cached_results == 1_000_000
+    default = load_settings("default")
+    assert (default.page_size, default.max_cached_results) == (10, 1000)
+    assert (default.session_ttl_minutes, default.query_ttl_minutes) == (60, 30)

@@ -34,6 +34,7 @@ __all__ = [
     "NoArchivesError",
     "PageError",
     "QuerySyntaxError",
+    "RerunFailedError",
     "ResultEvictedError",
     "ResultExpiredError",
     "SearchError",
@@ -94,6 +95,17 @@ class ResultEvictedError(PageError):
         super().__init__(
             "Query results were evicted under memory pressure. Please run the query again "
             f"(search_by_kql with kql_query={query!r})."
+        )
+
+
+class RerunFailedError(PageError):
+    """An evicted result's query was re-run to serve a page, and the re-run failed."""
+
+    def __init__(self, query: str, reason: str) -> None:
+        self.query = query
+        super().__init__(
+            "Query results were evicted under memory pressure and re-running the query "
+            f"{query!r} failed: {reason.rstrip('.')}. Please run a new query."
         )
 
 

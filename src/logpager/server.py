@@ -31,7 +31,7 @@ carry, would change the reference's tool signatures that agents are prompted for
 
 from __future__ import annotations
 
-import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -40,14 +40,25 @@ from typing import Annotated, Any
 from fastmcp import Context, FastMCP
 from mcp_types import ToolAnnotations
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
-from pydantic import Field
+from pydantic import WithJsonSchema
 
 from logpager.backends import ClpSBackend, SearchBackend
-from logpager.cache import PageDict, QueryResult
+from logpager.cache import PageDict
 from logpager.errors import (
     INSTRUCTIONS_REQUIRED_TEXT,
     LogpagerError,
     UnknownHandleError,
+)
+from logpager.governor import MemoryGovernor
+from logpager.pipeline import search_and_cache_async
+from logpager.rerun import make_rerunner
+from logpager.serving import (
+    ServerStartupError,
+    bind_http_sockets,
+    check_data_dir,
+    run_until_stopped,
+    serve_http,
+    serve_stdio,
 )
 from logpager.sessions import SessionManager, new_handle
 from logpager.settings import Settings
@@ -55,8 +66,10 @@ from logpager.timeutil import parse_iso8601_ms
 
 __all__ = [
     "INSTRUCTIONS",
+    "PAGE_INDEX_SCHEMA",
     "SERVER_NAME",
     "STATELESS_HANDLE_REQUIRED_TEXT",
+    "ServerStartupError",
     "create_server",
     "run_server",
     "run_server_async",
@@ -132,6 +145,17 @@ Fields in the data
   message: *error* AND message: *mod_jk*.
 """
 
+PAGE_INDEX_SCHEMA: dict[str, Any] = {"type": "integer", "minimum": 0}
+"""The input schema ``get_nth_page`` advertises for ``page_index``."""
+
+# The schema tells the agent what a page index is, but the value reaches the tool as received
+# and is checked there (``cache.validate_page_index``), so True, "3", 3.0 or -1 come back as
+# the reference's page dict "Invalid page index. Valid range: 0-N", which names N. The
+# rejected alternative, ``Annotated[int, Field(ge=0, strict=True)]``, had FastMCP refuse them
+# first with a protocol-level validation failure that neither matches the reference nor tells
+# the agent the valid range.
+_PageIndex = Annotated[object, WithJsonSchema(PAGE_INDEX_SCHEMA)]
+
 _READ_ONLY = ToolAnnotations(
     readOnlyHint=True, destructiveHint=False, idempotentHint=False, openWorldHint=False
 )
@@ -142,6 +166,10 @@ def _is_stateless(ctx: Context) -> bool:
     return request is not None and request.protocol_version in MODERN_PROTOCOL_VERSIONS
 
 
+def _no_limit() -> int | None:
+    return None
+
+
 def _error(message: str) -> PageDict:
     return {"Error": message}
 
@@ -149,11 +177,14 @@ def _error(message: str) -> PageDict:
 class _Tools:
     """The tools' behaviour, apart from their MCP registration (so it reads top to bottom)."""
 
-    def __init__(self, manager: SessionManager, backend: SearchBackend) -> None:
+    def __init__(
+        self, manager: SessionManager, backend: SearchBackend, governor: MemoryGovernor | None
+    ) -> None:
         # The manager's settings rule the cache (they may differ from the server's when a
         # manager is passed in); the backend keeps its own for the engine.
         self.manager = manager
         self.backend = backend
+        self.governor = governor
 
     # --- sessions -----------------------------------------------------------------------------
 
@@ -209,25 +240,22 @@ class _Tools:
                 return _error(INSTRUCTIONS_REQUIRED_TEXT)
             begin_ms = parse_iso8601_ms(begin_timestamp) if begin_timestamp is not None else None
             end_ms = parse_iso8601_ms(end_timestamp) if end_timestamp is not None else None
-            outcome = await self.backend.search_async(
+            # The search and the build overlap (see logpager.pipeline); neither blocks the
+            # event loop.
+            result, outcome = await search_and_cache_async(
+                self.backend,
                 kql_query,
+                settings=self.manager.settings,
                 begin_ms=begin_ms,
                 end_ms=end_ms,
                 max_results=self.manager.max_cached_results,
-            )
-            # Compressing the chunks is CPU work; keep it off the event loop.
-            result = await asyncio.to_thread(
-                QueryResult.from_batches,
-                outcome.batches,
-                query=kql_query,
-                begin_ms=begin_ms,
-                end_ms=end_ms,
-                settings=self.manager.settings,
-                total_matches=outcome.total_matches,
-                archive_ids=outcome.archive_ids,
-                presorted=True,
+                max_compressed_bytes=(
+                    self.governor.max_result_bytes() if self.governor is not None else None
+                ),
                 clock=self.manager.now,
             )
+            if result.truncated and self.governor is not None:
+                self.governor.note_result(result)
             if new_session:
                 # The rule is met through server/discover instructions (see the module doc).
                 self.manager.mark_instructions_retrieved(key)
@@ -247,7 +275,9 @@ class _Tools:
             logger.exception("search_by_kql failed unexpectedly (query %r)", kql_query)
             return _error(f"Internal error while searching ({type(exc).__name__}).")
 
-    def get_nth_page(self, ctx: Context, page_index: int, result_handle: str | None) -> PageDict:
+    def get_nth_page(self, ctx: Context, page_index: object, result_handle: str | None) -> PageDict:
+        # page_index is checked by the session manager once the result is known, so that the
+        # error names the valid range.
         try:
             key, _ = self._resolve(ctx, result_handle, for_search=False)
             return self.manager.get_nth_page(key, page_index, result_handle)
@@ -263,6 +293,7 @@ def create_server(
     *,
     manager: SessionManager | None = None,
     backend: SearchBackend | None = None,
+    governor: MemoryGovernor | None = None,
 ) -> FastMCP:
     """
     Builds the MCP server.
@@ -270,19 +301,35 @@ def create_server(
     :param settings: Settings (cache, search engine, server).
     :param manager: The session manager (default: a new one from ``settings``).
     :param backend: The search engine (default: ``clp-s`` over ``settings.data_dir``).
+    :param governor: The memory governor of ``manager`` (default: a new one when the manager
+        is made here; a manager passed in is governed only if its governor is passed too).
     :return: A FastMCP server with the four tools; its lifespan runs the session sweep.
     """
-    tools = _Tools(
-        manager if manager is not None else SessionManager(settings=settings),
-        backend if backend is not None else ClpSBackend(settings),
-    )
+    backend = backend if backend is not None else ClpSBackend(settings)
+    if manager is None:
+        manager = SessionManager(settings=settings)
+        if governor is None:
+            governor = MemoryGovernor(manager)
+    if manager.rerun is None:
+        manager.rerun = make_rerunner(
+            backend,
+            manager.settings,
+            max_result_bytes=governor.max_result_bytes if governor is not None else _no_limit,
+            clock=manager.now,
+        )
+    tools = _Tools(manager, backend, governor)
 
     @asynccontextmanager
     async def lifespan(_server: FastMCP) -> AsyncIterator[None]:
         await tools.manager.start()
+        if tools.governor is not None:
+            await tools.governor.start()
         try:
             yield
         finally:
+            if tools.governor is not None:
+                await tools.governor.stop()
+                logger.info("memory metrics: %s", json.dumps(tools.governor.snapshot()))
             await tools.manager.stop()
 
     mcp: FastMCP = FastMCP(
@@ -332,7 +379,7 @@ def create_server(
 
     @mcp.tool(annotations=_READ_ONLY)
     def get_nth_page(
-        page_index: Annotated[int, Field(ge=0, strict=True)],
+        page_index: _PageIndex,
         ctx: Context,
         result_handle: str | None = None,
     ) -> dict[str, Any]:
@@ -348,36 +395,61 @@ def create_server(
     return mcp
 
 
-async def run_server_async(settings: Settings) -> None:
+async def run_server_async(settings: Settings, *, server: FastMCP | None = None) -> None:
     """
-    Serves over ``settings.transport`` until cancelled.
+    Serves over ``settings.transport`` until cancelled, or until the input ends (stdio) or a
+    stop signal arrives (HTTP); cancellation stops gracefully over stdio.
+
+    Fails fast, before the server is built: the data directory must hold archives and, over
+    HTTP, the address is bound first.
 
     :param settings: Settings; over HTTP, ``host`` (127.0.0.1 by default), ``port``,
-        ``allowed_hosts`` and ``allowed_origins``.
+        ``allowed_hosts``, ``allowed_origins`` and ``shutdown_grace_seconds``.
+    :param server: The server to run (default: ``create_server(settings)``).
+    :raise ServerStartupError: If the data directory holds no archives, or the HTTP address
+        cannot be bound; the message is one line meant for a person.
     """
-    server = create_server(settings)
+    check_data_dir(settings.data_dir)
     if settings.transport == "stdio":
-        await server.run_stdio_async(show_banner=False)
+        await serve_stdio(server if server is not None else create_server(settings))
         return
-    await server.run_http_async(
-        show_banner=False,
-        transport="http",
+    sockets = bind_http_sockets(settings.host, settings.port)
+    try:
+        server = server if server is not None else create_server(settings)
+        app = server.http_app(
+            transport="http",
+            # Handshake-era sessions are keyed by Mcp-Session-Id; stateless HTTP would drop it.
+            stateless_http=False,
+            # Validate Host and Origin on every request (DNS rebinding), whatever the bind
+            # address; FastMCP's default leaves it off.
+            host_origin_protection=True,
+            allowed_hosts=list(settings.allowed_hosts),
+            allowed_origins=list(settings.allowed_origins),
+        )
+    except BaseException:
+        for sock in sockets:
+            sock.close()
+        raise
+    # uvicorn is run here rather than through FastMCP's run_http_async so that its server
+    # object is ours: its graceful stop on SIGTERM/SIGINT ends with exit status 0 (see
+    # logpager.serving). The app's own lifespan runs the server's lifespan.
+    await serve_http(
+        app,
+        sockets,
         host=settings.host,
-        port=settings.port,
-        # Handshake-era sessions are keyed by Mcp-Session-Id; stateless HTTP would drop it.
-        stateless_http=False,
-        # Validate Host and Origin on every request (DNS rebinding), whatever the bind address;
-        # FastMCP's default leaves it off.
-        host_origin_protection=True,
-        allowed_hosts=list(settings.allowed_hosts),
-        allowed_origins=list(settings.allowed_origins),
+        shutdown_grace_seconds=settings.shutdown_grace_seconds,
     )
 
 
-def run_server(settings: Settings) -> None:
+def run_server(settings: Settings, *, server: FastMCP | None = None) -> None:
     """
     Serves over ``settings.transport`` (``stdio`` or streamable ``http``) until stopped.
 
+    SIGTERM and SIGINT stop it gracefully and this returns normally (exit status 0); see
+    :mod:`logpager.serving`.
+
     :param settings: Settings.
+    :param server: The server to run (default: ``create_server(settings)``).
+    :raise ServerStartupError: As :func:`run_server_async`, before anything is served.
     """
-    asyncio.run(run_server_async(settings))
+    run_until_stopped(run_server_async(settings, server=server))

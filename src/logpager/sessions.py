@@ -27,7 +27,9 @@ import pyarrow as pa
 from logpager.cache import Clock, PageDict, QueryResult
 from logpager.errors import (
     InstructionsRequiredError,
+    LogpagerError,
     PageError,
+    RerunFailedError,
     ResultEvictedError,
     ResultExpiredError,
     SessionExpiredError,
@@ -192,6 +194,8 @@ class SessionManager:
         self._sweep_task: asyncio.Task[None] | None = None
         self.on_cached: list[Callable[[SessionManager], None]] = []
         """Callbacks run after each new result (the governor hooks in here)."""
+        self.on_paged: Callable[[], None] | None = None
+        """Run after each page served, outside the lock (the governor's rate-limited check)."""
 
     # --- settings shortcuts --------------------------------------------------------------------
 
@@ -445,15 +449,23 @@ class SessionManager:
             if handle is None:
                 raise SessionNotFoundError
             result = session.results.get(handle)
+            tombstone = None
             if result is None:
                 tombstone = session.tombstones.get(handle)
                 if tombstone is None:
                     raise UnknownHandleError
-                result = self._revive(session, tombstone)
+                self._check_revivable(tombstone)
             elif self._clock() - result.created_at > self._query_ttl:
                 self._drop_result(session, handle, TombstoneReason.EXPIRED)
                 raise ResultExpiredError
-            return self._serve(session, handle, result, page_index)
+            else:
+                page = self._serve(session, handle, result, page_index)
+        if tombstone is not None:
+            # The re-run takes as long as a search: other sessions must not wait for it.
+            page = self._revive(session, tombstone, page_index)
+        if self.on_paged is not None:
+            self.on_paged()
+        return page
 
     def _serve(
         self, session: SessionState, handle: str, result: QueryResult, page_index: object
@@ -477,18 +489,50 @@ class SessionManager:
         session.last_accessed = now
         return session
 
-    def _revive(self, session: SessionState, tombstone: Tombstone) -> QueryResult:
+    def _check_revivable(self, tombstone: Tombstone) -> None:
         if tombstone.reason is not TombstoneReason.EVICTED:
             raise ResultExpiredError
         if self.rerun is None or self.settings.evicted_result_policy == "error":
             raise ResultEvictedError(tombstone.query)
-        result = self.rerun(tombstone)
-        del session.tombstones[tombstone.handle]
-        session.results[tombstone.handle] = result
-        self._handles[tombstone.handle] = session.session_id
-        self.metrics.reruns += 1
-        logger.info("re-ran evicted query %r (%d items)", tombstone.query, result.num_items)
-        return result
+
+    def _revive(self, session: SessionState, tombstone: Tombstone, page_index: object) -> PageDict:
+        """
+        Re-runs an evicted result (unlocked), puts it back under its handle and serves a page.
+
+        :raise RerunFailedError: If the re-run fails; the tombstone stays for another try.
+        """
+        assert self.rerun is not None
+        handle = tombstone.handle
+        started = self._clock()
+        try:
+            result = self.rerun(tombstone)
+        except LogpagerError as exc:
+            raise RerunFailedError(tombstone.query, str(exc)) from exc
+        with self._lock:
+            live = session.results.get(handle)
+            if live is not None:
+                # Another caller revived it meanwhile; serve theirs, drop this copy.
+                return self._serve(session, handle, live, page_index)
+            if self.sessions.get(session.session_id) is not session:
+                # The session expired or was evicted while the query ran.
+                raise SessionExpiredError
+            session.tombstones.pop(handle, None)
+            session.results[handle] = result
+            self._handles[handle] = session.session_id
+            self.metrics.reruns += 1
+            while len(session.results) > self.settings.max_results_per_session:
+                oldest = next(iter(session.results))
+                self._drop_result(session, oldest, TombstoneReason.REPLACED)
+            page = self._serve(session, handle, result, page_index)
+        logger.info(
+            "re-ran evicted query %r: %d items in %.3f s",
+            tombstone.query,
+            result.num_items,
+            self._clock() - started,
+        )
+        for callback in self.on_cached:
+            callback(self)
+        return page
 
     # --- eviction hooks (used by the governor) -----------------------------------------------
 

@@ -1,0 +1,61 @@
+"""Memory readings: psutil for the process and host, cgroup files for a container's limit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psutil
+
+from logpager.memprobe import PsutilReader, read_cgroup_memory
+
+MIB = 1 << 20
+
+
+def test_real_reading_is_sane() -> None:
+    reading = PsutilReader().read()
+    assert 10 * MIB < reading.rss_bytes < reading.total_bytes
+    assert 0 < reading.available_bytes <= reading.total_bytes
+    assert reading.total_bytes <= psutil.virtual_memory().total
+
+
+def test_cgroup_v2_limit(tmp_path: Path) -> None:
+    (tmp_path / "memory.max").write_text("268435456\n")
+    (tmp_path / "memory.current").write_text(f"{200 * MIB}\n")
+    (tmp_path / "memory.stat").write_text(f"anon {150 * MIB}\ninactive_file {50 * MIB}\n")
+    cgroup = read_cgroup_memory(tmp_path)
+    assert cgroup is not None
+    assert cgroup.limit_bytes == 256 * MIB
+    # Reclaimable page cache is not counted as used.
+    assert cgroup.usage_bytes == 150 * MIB
+    reading = PsutilReader(cgroup_root=tmp_path).read()
+    assert reading.total_bytes == 256 * MIB
+    assert reading.available_bytes <= 106 * MIB
+
+
+def test_cgroup_v2_unlimited(tmp_path: Path) -> None:
+    (tmp_path / "memory.max").write_text("max\n")
+    (tmp_path / "memory.current").write_text("1000\n")
+    assert read_cgroup_memory(tmp_path) is None
+    assert PsutilReader(cgroup_root=tmp_path).read().total_bytes == psutil.virtual_memory().total
+
+
+def test_cgroup_v1_limit(tmp_path: Path) -> None:
+    memory = tmp_path / "memory"
+    memory.mkdir()
+    (memory / "memory.limit_in_bytes").write_text(f"{512 * MIB}\n")
+    (memory / "memory.usage_in_bytes").write_text(f"{300 * MIB}\n")
+    (memory / "memory.stat").write_text(f"cache 1\ntotal_inactive_file {100 * MIB}\n")
+    cgroup = read_cgroup_memory(tmp_path)
+    assert cgroup is not None
+    assert (cgroup.limit_bytes, cgroup.usage_bytes) == (512 * MIB, 200 * MIB)
+
+
+def test_cgroup_v1_no_limit_sentinel(tmp_path: Path) -> None:
+    memory = tmp_path / "memory"
+    memory.mkdir()
+    (memory / "memory.limit_in_bytes").write_text("9223372036854771712\n")
+    assert read_cgroup_memory(tmp_path) is None
+
+
+def test_missing_cgroup_files(tmp_path: Path) -> None:
+    assert read_cgroup_memory(tmp_path / "absent") is None
