@@ -7,14 +7,12 @@ HTTP by a real FastMCP client; its RSS is sampled with psutil from this process 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
 import random
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -29,6 +27,7 @@ from fastmcp import Client
 from logpager.ingest import ingest
 from logpager.synthetic import DEFAULT_SPAN_MS, DEFAULT_START_MS, write_events
 from logpager.timeutil import format_epoch_ms
+from tests.conftest import free_port, wait_for_port
 
 SOAK_EVENTS = 300_000
 WINDOW_EVENTS = 100_000
@@ -113,35 +112,11 @@ class _Sampler(threading.Thread):
             self.report.peak_rss_bytes = max(self.report.peak_rss_bytes, rss)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _iso(ms: int) -> str:
     return format_epoch_ms(ms)
 
 
 _ITEM_TS = re.compile(r"^timestamp: (\S+), ")
-
-
-async def _wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            msg = f"server exited with {proc.returncode} before listening"
-            raise AssertionError(msg)
-        try:
-            _reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        except OSError:
-            await asyncio.sleep(0.05)
-            continue
-        writer.close()
-        await writer.wait_closed()
-        return
-    msg = "server did not start listening"
-    raise AssertionError(msg)
 
 
 def _page_timestamps(page: dict[str, Any]) -> list[str]:
@@ -176,7 +151,7 @@ async def run_soak(
     :return: The report.
     """
     report = SoakReport(limit_bytes=256 * 1024 * 1024)
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "LOGPAGER_GOVERNOR_ENABLED": "true" if governor else "false"}
     logpager = str(Path(sys.executable).with_name("logpager"))
     argv = [logpager, "serve", "--profile", profile, "--transport", "http", "--port", str(port)]
@@ -192,7 +167,7 @@ async def run_soak(
     drain.start()
     sampler = _Sampler(proc.pid, report)
     try:
-        await _wait_for_port(port, proc, 60)
+        await wait_for_port(port, lambda: proc.poll() is None)
         report.baseline_rss_bytes = int(psutil.Process(proc.pid).memory_info().rss)
         sampler.start()
         rng = random.Random(seed)

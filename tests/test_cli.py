@@ -18,7 +18,7 @@ from fastmcp import Client
 
 from logpager.cli import main
 from logpager.ingest import ingest
-from tests.conftest import LOGHUB
+from tests.conftest import LOGHUB, free_port, wait_for_port
 
 
 def test_help_lists_commands(capsys):
@@ -64,12 +64,6 @@ def _env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("LOGPAGER_")}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _run_serve(*args: str) -> tuple[int, list[str], float]:
     began = time.monotonic()
     done = subprocess.run(
@@ -90,7 +84,7 @@ def test_serve_without_archives_fails_fast(tmp_path: Path, transport: str, state
     data = tmp_path / "data"
     if state == "empty":
         data.mkdir()
-    port = str(_free_port())
+    port = str(free_port())
     status, lines, elapsed = _run_serve(
         "--data-dir", str(data), "--transport", transport, "--port", port
     )
@@ -120,26 +114,11 @@ def test_serve_on_a_taken_port_fails_fast(archives_dir: Path) -> None:
     assert elapsed < 30
 
 
-async def _wait_for_port(proc: subprocess.Popen[bytes], port: int) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, "the server exited during startup"
-        try:
-            _reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        except OSError:
-            await asyncio.sleep(0.05)
-            continue
-        writer.close()
-        await writer.wait_closed()
-        return
-    pytest.fail("the HTTP server did not start")
-
-
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=lambda s: s.name)
 async def test_http_server_stops_cleanly_on_signal(
     archives_dir: Path, tmp_path: Path, signum: signal.Signals
 ) -> None:
-    port = _free_port()
+    port = free_port()
     stderr_path = tmp_path / "stderr.txt"
     with stderr_path.open("wb") as stderr:
         proc = subprocess.Popen(
@@ -152,7 +131,7 @@ async def test_http_server_stops_cleanly_on_signal(
             stderr=stderr,
         )
     try:
-        await _wait_for_port(proc, port)
+        await wait_for_port(port, lambda: proc.poll() is None, STARTUP_SECONDS)
         # A handshake-era client holds its session (and stream) open while the signal lands.
         async with Client(f"http://127.0.0.1:{port}/mcp", mode="legacy") as client:
             await client.call_tool("get_instructions", {})

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import sys
 import urllib.error
 import urllib.request
@@ -26,6 +25,7 @@ from logpager.ingest import ingest_samples
 from logpager.server import INSTRUCTIONS, STATELESS_HANDLE_REQUIRED_TEXT, create_server
 from logpager.sessions import SessionManager, new_handle
 from logpager.settings import Settings
+from tests.conftest import free_port, wait_for_port
 
 MODES = ["auto", "legacy"]
 UNKNOWN_HANDLE = str(UnknownHandleError())
@@ -424,12 +424,6 @@ async def test_stdio_subprocess(data_dir: Path, settings: Settings, mode: str) -
 # --- a real subprocess over streamable HTTP --------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _post(url: str, headers: dict[str, str]) -> int:
     body = b'{"jsonrpc":"2.0","id":1,"method":"ping"}'
     request = urllib.request.Request(
@@ -451,7 +445,7 @@ def _post(url: str, headers: dict[str, str]) -> int:
 
 @pytest.fixture
 async def http_url(data_dir: Path) -> AsyncIterator[str]:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "LOGPAGER_DATA_DIR": str(data_dir),
@@ -472,17 +466,7 @@ async def http_url(data_dir: Path) -> AsyncIterator[str]:
         stderr=asyncio.subprocess.DEVNULL,
     )
     try:
-        for _ in range(200):
-            try:
-                _reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            except OSError:
-                await asyncio.sleep(0.05)
-                continue
-            writer.close()
-            await writer.wait_closed()
-            break
-        else:
-            pytest.fail("the HTTP server did not start")
+        await wait_for_port(port, lambda: proc.returncode is None, 10)
         yield f"http://127.0.0.1:{port}/mcp"
     finally:
         proc.terminate()
