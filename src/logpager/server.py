@@ -49,7 +49,7 @@ from logpager.errors import (
     LogpagerError,
     UnknownHandleError,
 )
-from logpager.governor import MemoryGovernor
+from logpager.governor import MemoryGovernor, configure_allocators, page_out_library_pages
 from logpager.pipeline import search_and_cache_async
 from logpager.rerun import make_rerunner
 from logpager.serving import (
@@ -321,6 +321,9 @@ def create_server(
 
     @asynccontextmanager
     async def lifespan(_server: FastMCP) -> AsyncIterator[None]:
+        if settings.page_out_library_pages:
+            # Everything is imported and started by now: only pages in use come back.
+            page_out_library_pages()
         await tools.manager.start()
         if tools.governor is not None:
             await tools.governor.start()
@@ -410,6 +413,7 @@ async def run_server_async(settings: Settings, *, server: FastMCP | None = None)
         cannot be bound; the message is one line meant for a person.
     """
     check_data_dir(settings.data_dir)
+    configure_allocators(settings)
     if settings.transport == "stdio":
         await serve_stdio(server if server is not None else create_server(settings))
         return

@@ -204,6 +204,20 @@ class Settings(BaseSettings):
     max_tombstones_per_session: int = Field(
         32, ge=0, le=10_000, description="Evicted results remembered per session for re-runs."
     )
+    # Small hosts: Arrow's default pool (mimalloc) and glibc's per-thread arenas keep freed
+    # memory around; the system pool and two arenas made RSS track the cache more closely.
+    arrow_memory_pool: Literal["default", "system"] = Field(
+        "default", description="Arrow allocator of the server process ('system': C malloc)."
+    )
+    # A fresh install leaves the libraries' files in the page cache, so the kernel maps far
+    # more of them than the server ever runs: 83 MiB of file-backed RSS after import against
+    # 13 MiB once paged out and used (measured); the page cache keeps them either way.
+    page_out_library_pages: bool = Field(
+        False, description="After startup, drop clean file-backed pages from the process's RSS."
+    )
+    malloc_arena_max: int | None = Field(
+        None, ge=1, le=64, description="glibc malloc arenas for the server (None: glibc's own)."
+    )
 
     @model_validator(mode="after")
     def _check_watermarks(self) -> Settings:
