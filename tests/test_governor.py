@@ -320,3 +320,41 @@ def test_metrics_track_peak(clock: FakeClock, reader: FakeReader) -> None:
     _fill(manager, clock, 3)
     assert governor.metrics.peak_cache_bytes == manager.total_bytes()
     assert governor.metrics.peak_cache_items == 6_000
+
+
+def test_page_out_library_pages_lowers_file_backed_rss() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import pyarrow.compute, fastmcp\n"
+        "from logpager.governor import page_out_library_pages\n"
+        "def rss_file():\n"
+        "    for line in open('/proc/self/status'):\n"
+        "        if line.startswith('RssFile:'):\n"
+        "            return int(line.split()[1])\n"
+        "before = rss_file()\n"
+        "advised = page_out_library_pages()\n"
+        "print(before, rss_file(), advised)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    before, after, advised = (int(x) for x in out)
+    assert advised > 10
+    assert after < before
+
+
+def test_configure_allocators_system_pool() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import pyarrow as pa\n"
+        "from logpager.governor import configure_allocators\n"
+        "from logpager.settings import Settings\n"
+        "configure_allocators(Settings(arrow_memory_pool='system', malloc_arena_max=2))\n"
+        "print(pa.default_memory_pool().backend_name)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "system"
