@@ -199,7 +199,7 @@ def run_search(args: argparse.Namespace) -> int:
     :return: Exit status.
     """
     from logpager.backends import ClpSBackend
-    from logpager.cache import QueryResult
+    from logpager.pipeline import search_and_cache
 
     try:
         settings = _settings(args, page_size=getattr(args, "page_size", None))
@@ -210,18 +210,10 @@ def run_search(args: argparse.Namespace) -> int:
     if args.page < 0:
         return _fail("--page must be 0 or more", 2)
     try:
-        outcome = ClpSBackend(settings).search(args.query, begin_ms=begin_ms, end_ms=end_ms)
-        result = QueryResult.from_batches(
-            outcome.batches,
-            query=args.query,
-            begin_ms=begin_ms,
-            end_ms=end_ms,
-            settings=settings,
-            total_matches=outcome.total_matches,
-            archive_ids=outcome.archive_ids,
-            presorted=True,
+        # The server's streaming path: the result is built while clp-s searches.
+        result, _outcome = search_and_cache(
+            ClpSBackend(settings), args.query, settings=settings, begin_ms=begin_ms, end_ms=end_ms
         )
-        del outcome
         page = dict(result.get_page(args.page))
     except PageError as exc:
         return _fail(str(exc), 2)
