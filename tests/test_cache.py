@@ -19,11 +19,10 @@ from hypothesis import strategies as st
 from logpager.cache import (
     QueryResult,
     ResultBuilder,
-    _compress_chunks,
     _train_dictionary,
     validate_page_index,
 )
-from logpager.chunkcodec import decompress, encode_chunks, encode_table
+from logpager.chunkcodec import chunk_bytes, decompress, encode_chunks, encode_table
 from logpager.errors import InvalidPageIndexError
 from logpager.schema import RESULT_SCHEMA, VERBATIM_SCHEMA
 from logpager.settings import Settings
@@ -262,7 +261,12 @@ def _one_shot(table: pa.Table, settings: Settings, total: int) -> QueryResult:
     return QueryResult(
         schema=table.schema,
         stored_schema=stored.schema,
-        chunks=_compress_chunks(encoded, settings.zstd_level, None),
+        # One chunk at a time with chunk_bytes, the layout's definition, so this also checks
+        # the builder's many-at-once layout (pack_chunks).
+        chunks=[
+            zstandard.ZstdCompressor(level=settings.zstd_level).compress(chunk_bytes(batch))
+            for batch in encoded
+        ],
         archive_names=names,
         dictionary=None,
         num_items=table.num_rows,

@@ -36,7 +36,9 @@ from logpager.chunkcodec import (
     decode_chunk_bytes,
     decompress,
     encode_chunks,
+    encode_group,
     encode_table,
+    pack_chunks,
 )
 from logpager.errors import InvalidPageIndexError
 from logpager.schema import (
@@ -591,7 +593,7 @@ class ResultBuilder:
         self._accepted = 0  # rows taken in (at most the cap), encoded or pending
         self._pending: list[pa.RecordBatch] = []
         self._pending_rows = 0
-        self._untrained: list[pa.RecordBatch] = []  # encoded, waiting for the dictionary
+        self._untrained: list[pa.Table] = []  # stored groups waiting for the dictionary
         self._untrained_rows = 0
         self._dictionary_known = False
         self._dictionary: bytes | None = None
@@ -788,17 +790,17 @@ class ResultBuilder:
     def _encode(self, rows: int, *, parallel: bool) -> None:
         """Encodes the first ``rows`` pending rows (whole chunks, or the last rows)."""
         table = pa.Table.from_batches(self._pending, schema=self._schema)
-        encoded = encode_chunks(table.slice(0, rows), self.chunk_rows, self._archive_names)
+        stored = encode_group(table.slice(0, rows), self.chunk_rows, self._archive_names)
         self._pending = table.slice(rows).to_batches()
         self._pending_rows -= rows
-        if encoded and self._stored_schema is None:
-            self._stored_schema = encoded[0].schema
+        if self._stored_schema is None:
+            self._stored_schema = stored.schema
         if not self._dictionary_known:
-            self._untrained.extend(encoded)
+            self._untrained.append(stored)
             self._untrained_rows += rows
             self._settle_dictionary(force=False)
             return
-        self._compress(encoded, parallel=parallel)
+        self._compress([stored], parallel=parallel)
 
     def _settle_dictionary(self, *, force: bool) -> None:
         """Learns the dictionary if it can be known now, then compresses the rows held."""
@@ -806,7 +808,11 @@ class ResultBuilder:
             dictionary = self._dictionary_future.result()
         elif force or self._untrained_rows >= self._settings.dictionary_training_rows:
             dictionary = _train_dictionary(
-                self._untrained,
+                [
+                    batch
+                    for stored in self._untrained
+                    for batch in stored.to_batches(max_chunksize=self.chunk_rows)
+                ],
                 self._settings.zstd_dictionary_bytes,
                 self.page_size,
                 level=self._settings.zstd_level,
@@ -824,17 +830,23 @@ class ResultBuilder:
         self._untrained_rows = 0
         self._compress(held, parallel=not force)
 
-    def _compress(self, encoded: list[pa.RecordBatch], *, parallel: bool) -> None:
-        if not encoded:
+    def _compress(self, groups: list[pa.Table], *, parallel: bool) -> None:
+        """Lays out and compresses stored groups, in a worker thread if ``parallel``."""
+        if not groups:
             return
-        rows = [batch.num_rows for batch in encoded]
+        size = self.chunk_rows
+        rows = [
+            min(size, group.num_rows - start)
+            for group in groups
+            for start in range(0, group.num_rows, size)
+        ]
         level, zstd_dict = self._settings.zstd_level, self._zstd_dict
         if parallel or self._pool is not None:
-            future = self._executor().submit(_compress_chunks, encoded, level, zstd_dict)
+            future = self._executor().submit(_compress_chunks, groups, size, level, zstd_dict)
         else:
             # Small results are done before a thread would have started.
             future = Future()
-            future.set_result(_compress_chunks(encoded, level, zstd_dict))
+            future.set_result(_compress_chunks(groups, size, level, zstd_dict))
         self._in_flight.append((future, rows))
         # One group queued per thread at most: bounds the encoded rows held meanwhile.
         self._collect(keep_in_flight=self._settings.compression_threads)
@@ -869,17 +881,21 @@ class ResultBuilder:
 
 
 def _compress_chunks(
-    encoded: list[pa.RecordBatch], level: int, zstd_dict: zstandard.ZstdCompressionDict | None
+    groups: list[pa.Table],
+    chunk_rows: int,
+    level: int,
+    zstd_dict: zstandard.ZstdCompressionDict | None,
 ) -> list[bytes]:
-    """Compresses stored chunks, one zstd frame each (runs in a worker thread); the frames
-    come back in buffers sized for the worst case."""
+    """Lays out the chunks of stored groups and compresses each to one zstd frame (runs in a
+    worker thread); the frames come back in buffers sized for the worst case."""
     # A compressor per call: python-zstandard's are not safe to share between threads.
     compressor = (
         zstandard.ZstdCompressor(level=level, dict_data=zstd_dict)
         if zstd_dict is not None
         else zstandard.ZstdCompressor(level=level)
     )
-    return [compressor.compress(chunk_bytes(batch)) for batch in encoded]
+    compress = compressor.compress
+    return [compress(chunk) for group in groups for chunk in pack_chunks(group, chunk_rows)]
 
 
 def _split_link(template: str, archive_id: str) -> tuple[str, str]:

@@ -8,23 +8,9 @@ list (a 36-byte UUID repeated on every row otherwise costs ~4 bytes a row even a
 compression), and a message that repeats its row's timestamp at its start
 (``{"timestamp":1226398817000,...`` from text-log ingestion, ``{"timestamp":"2024-05-01T
 00:00:04.320Z",...`` from JSON logs) loses that copy, which is rebuilt from the timestamp
-column when the page is formatted. :func:`chunk_bytes` then lays one chunk of the stored
-table out as plain bytes for the compressor:
-
-==========  ===================================================================
-header      kind, flags, column widths, elision kind, row count (8 bytes); for events, the
-            chunk's first timestamp and event index and the step of each (32 bytes)
-ts_delta    one signed integer a row in units of the step (the greatest common divisor
-            of the chunk's deltas), as narrow as the chunk allows; nothing when every
-            delta is the step (events a fixed interval apart)
-idx_delta   the same for event indexes (nothing for consecutive events of one archive)
-ts_null     one byte a row (only if the chunk has a row without a timestamp)
-idx_null    one byte a row (only if the chunk has a row without an event index)
-codes       archive code a row, narrow (only if some row's code is not 0)
-elided      which timestamp copy was dropped, a byte a row (only if rows differ)
-lengths     message length in bytes a row, narrow, byte planes transposed
-messages    the UTF-8 message bytes, back to back
-==========  ===================================================================
+column when the page is formatted. :mod:`logpager.chunklayout` then lays each chunk of the
+stored table out as plain bytes for the compressor (:func:`chunk_bytes` one chunk,
+:func:`pack_chunks` many at once).
 
 Measured per 1,000 events on 100-row chunks at zstd level 3 (synthetic JSON and the five
 loghub samples), against the Arrow IPC message per chunk used before: the IPC message's
@@ -47,11 +33,10 @@ than a whole 2,000-event result.
 from __future__ import annotations
 
 import functools
-import struct
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -59,6 +44,28 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import zstandard
 
+from logpager.chunklayout import (
+    ARCHIVE_CODE,
+    BASES,
+    ELIDED_EPOCH,
+    ELIDED_ISO,
+    ELIDED_MIXED,
+    ELIDED_NONE,
+    ENCODED_EVENT_SCHEMA,
+    EVEN_IDX,
+    EVEN_TS,
+    HAS_CODES,
+    HAS_ELIDED,
+    HAS_IDX_NULLS,
+    HAS_TS_NULLS,
+    HEADER,
+    KIND_EVENTS,
+    KIND_VERBATIM,
+    SIGNED,
+    UNSIGNED,
+    chunk_bytes,
+    pack_chunks,
+)
 from logpager.schema import ARCHIVE_ID, LOG_EVENT_INDEX, MESSAGE, TIMESTAMP, VERBATIM_SCHEMA
 
 __all__ = [
@@ -71,24 +78,10 @@ __all__ = [
     "decode_chunk_bytes",
     "decompress",
     "encode_chunks",
+    "encode_group",
     "encode_table",
+    "pack_chunks",
 ]
-
-_TS_DELTA = "ts_delta"
-_TS_NULL = "ts_null"
-_IDX_DELTA = "idx_delta"
-_IDX_NULL = "idx_null"
-_ARCHIVE_CODE = "archive_code"
-_ELIDED = "ts_elided"
-
-ELIDED_NONE: Final = 0
-"""The message is stored whole."""
-_ELIDED_EPOCH: Final = 1
-"""``{"timestamp":<epoch ms>`` was dropped from the message's start."""
-_ELIDED_ISO: Final = 2
-"""``{"timestamp":"<YYYY-MM-DDTHH:MM:SS.fffZ>"`` was dropped from the message's start."""
-_ELIDED_MIXED: Final = 3
-"""Rows of a chunk differ; each row's kind is stored."""
 
 _JSON_TS_KEY = '{"timestamp":'
 _JSON_TS_KEY_BYTES = len(_JSON_TS_KEY)
@@ -102,18 +95,6 @@ _EPOCH_DIGITS = 13
 # binary_slice with no stop fails on rows shorter than the start in pyarrow 26 ("Negative
 # buffer resize"); a stop past any row's end means the same and works.
 _TO_END = 2**31 - 1
-
-ENCODED_EVENT_SCHEMA = pa.schema(
-    [
-        pa.field(_TS_DELTA, pa.int64(), nullable=False),
-        pa.field(_TS_NULL, pa.bool_(), nullable=False),
-        pa.field(MESSAGE, pa.binary(), nullable=False),
-        pa.field(_ELIDED, pa.int8(), nullable=False),
-        pa.field(_ARCHIVE_CODE, pa.int32(), nullable=False),
-        pa.field(_IDX_DELTA, pa.int64(), nullable=False),
-        pa.field(_IDX_NULL, pa.bool_(), nullable=False),
-    ]
-)
 
 # --- stored table ----------------------------------------------------------------------------
 
@@ -205,8 +186,8 @@ def _elide_timestamps(messages: pa.Array, timestamps: pa.Array) -> tuple[pa.Arra
 
     stored = data
     for kind, mask, dropped in (
-        (_ELIDED_EPOCH, epoch, _JSON_TS_KEY_BYTES + _EPOCH_DIGITS),
-        (_ELIDED_ISO, iso, _ISO_ELIDED_BYTES),
+        (ELIDED_EPOCH, epoch, _JSON_TS_KEY_BYTES + _EPOCH_DIGITS),
+        (ELIDED_ISO, iso, _ISO_ELIDED_BYTES),
     ):
         if mask.all():
             stored = pc.binary_slice(data, dropped, _TO_END)
@@ -283,7 +264,7 @@ def _elide_timestamps_generic(
         )
         if pc.any(mask).as_py():
             stored = pc.if_else(mask, pc.binary_slice(data, head + width, _TO_END), stored)
-            kinds[mask.to_numpy(zero_copy_only=False)] = _ELIDED_EPOCH
+            kinds[mask.to_numpy(zero_copy_only=False)] = ELIDED_EPOCH
 
     iso = pc.cast(timestamps.view(pa.timestamp("ms")), pa.string()).cast(pa.binary())
     mask = _both(
@@ -298,7 +279,7 @@ def _elide_timestamps_generic(
     )
     if pc.any(mask).as_py():
         stored = pc.if_else(mask, pc.binary_slice(data, _ISO_ELIDED_BYTES, _TO_END), stored)
-        kinds[mask.to_numpy(zero_copy_only=False)] = _ELIDED_ISO
+        kinds[mask.to_numpy(zero_copy_only=False)] = ELIDED_ISO
     return stored, pa.array(kinds)
 
 
@@ -336,9 +317,7 @@ def encode_table(rows: pa.Table, chunk_rows: int) -> tuple[pa.Table, list[str]]:
     return table, names
 
 
-def encode_chunks(
-    rows: pa.Table, chunk_rows: int, archive_names: list[str]
-) -> list[pa.RecordBatch]:
+def encode_group(rows: pa.Table, chunk_rows: int, archive_names: list[str]) -> pa.Table:
     """
     Encodes rows that start on a chunk boundary, for a result built a few chunks at a time.
 
@@ -352,7 +331,8 @@ def encode_chunks(
         boundary of the result.
     :param chunk_rows: Rows per chunk.
     :param archive_names: The result's archive names so far; new ones are appended.
-    :return: One stored batch per chunk (the last one may be short).
+    :return: The stored table of these rows, one Arrow chunk per column, ready for
+        :func:`pack_chunks` with the same ``chunk_rows``.
     """
     stored, names = encode_table(rows, chunk_rows)
     if names:
@@ -365,143 +345,29 @@ def encode_chunks(
                 archive_names.append(name)
             mapping.append(code)
         if mapping != list(range(len(names))):
-            position = stored.schema.get_field_index(_ARCHIVE_CODE)
+            position = stored.schema.get_field_index(ARCHIVE_CODE)
             codes = pc.take(pa.array(mapping, pa.int32()), stored.column(position))
             stored = stored.set_column(position, stored.schema.field(position), codes)
-    chunks: list[pa.RecordBatch] = stored.combine_chunks().to_batches(max_chunksize=chunk_rows)
+    combined: pa.Table = stored.combine_chunks()
+    return combined
+
+
+def encode_chunks(
+    rows: pa.Table, chunk_rows: int, archive_names: list[str]
+) -> list[pa.RecordBatch]:
+    """
+    :func:`encode_group`, cut into one stored batch per chunk.
+
+    :param rows: Rows with the result schema or the verbatim schema, starting on a chunk
+        boundary of the result.
+    :param chunk_rows: Rows per chunk.
+    :param archive_names: The result's archive names so far; new ones are appended.
+    :return: One stored batch per chunk (the last one may be short).
+    """
+    chunks: list[pa.RecordBatch] = encode_group(rows, chunk_rows, archive_names).to_batches(
+        max_chunksize=chunk_rows
+    )
     return chunks
-
-
-_STORED_COLUMNS = {
-    name: ENCODED_EVENT_SCHEMA.get_field_index(name) for name in ENCODED_EVENT_SCHEMA.names
-}
-
-# --- chunk bytes -----------------------------------------------------------------------------
-
-# Kinds are below 0xFF, so a chunk is never mistaken for an Arrow IPC message (0xFFFFFFFF).
-_KIND_EVENTS: Final = 1
-_KIND_VERBATIM: Final = 2
-_HAS_TS_NULLS: Final = 1
-_HAS_IDX_NULLS: Final = 2
-_HAS_CODES: Final = 4
-_HAS_ELIDED: Final = 8
-_EVEN_TS: Final = 16
-_EVEN_IDX: Final = 32
-# kind, flags, widths (2 bits each: ts, idx, codes, lengths), elision kind, rows
-_HEADER = struct.Struct("<BBBBI")
-# first timestamp, first event index, and the step of each (see _pack_deltas)
-_BASES = struct.Struct("<qqqq")
-_SIGNED: tuple[np.dtype[Any], ...] = tuple(np.dtype(f"<i{n}") for n in (1, 2, 4, 8))
-_UNSIGNED: tuple[np.dtype[Any], ...] = tuple(np.dtype(f"<u{n}") for n in (1, 2, 4, 8))
-
-
-def _narrow(
-    values: npt.NDArray[np.integer[Any]], low: int, high: int, signed: bool
-) -> tuple[int, npt.NDArray[np.integer[Any]]]:
-    """
-    :param values: Integers, all within ``low..high``.
-    :return: (width code, ``values`` in the narrowest little-endian type that holds them).
-    :raise OverflowError: If no 64-bit type holds them.
-    """
-    for code, dtype in enumerate(_SIGNED if signed else _UNSIGNED):
-        info = np.iinfo(dtype)
-        if info.min <= low and high <= info.max:
-            return code, values.astype(dtype)
-    msg = f"values out of 64-bit range: {low}..{high}"
-    raise OverflowError(msg)
-
-
-def _pack_deltas(deltas: npt.NDArray[np.int64]) -> tuple[bool, int, int, bytes]:
-    """
-    :return: (every delta equal, step, width code, bytes). Equal deltas are stored as their
-        step alone; others in units of their greatest common divisor, so logs with
-        whole-second timestamps store seconds (which made HDFS's timestamps 47% smaller
-        compressed).
-    """
-    if not len(deltas):
-        return True, 0, 0, b""
-    # Every numpy call here costs ~1 us a chunk, on the build's compressing threads.
-    low, high = int(deltas.min()), int(deltas.max())
-    if low == high:
-        return True, low, 0, b""
-    step = int(np.gcd.reduce(deltas)) or 1
-    if step != 1:
-        deltas = deltas // step
-    code, packed = _narrow(deltas, low // step, high // step, signed=True)
-    return False, step, code, packed.tobytes()
-
-
-def _lengths_and_blob(column: pa.Array) -> tuple[int, bytes, pa.Buffer | bytes]:
-    """
-    :return: (width code, transposed length bytes, message bytes) of a string/binary column.
-        Byte planes of the lengths are stored one after another: their high bytes are
-        nearly all zero, and zstd compressed them ~1.4x smaller so than interleaved.
-    """
-    rows = len(column)
-    buffers = column.buffers()
-    large = pa.types.is_large_binary(column.type) or pa.types.is_large_string(column.type)
-    offset_type = np.dtype("<i8") if large else np.dtype("<i4")
-    if buffers[1] is None or not rows:
-        return 0, b"", b""
-    offsets = np.frombuffer(buffers[1], offset_type, rows + 1, column.offset * offset_type.itemsize)
-    lengths = np.diff(offsets)
-    code, packed = _narrow(lengths, 0, int(lengths.max()), signed=False)
-    planes = packed.view(np.uint8).reshape(rows, packed.itemsize).T.tobytes()
-    data = buffers[2]
-    blob = data[int(offsets[0]) : int(offsets[-1])] if data is not None else b""
-    return code, planes, blob
-
-
-def chunk_bytes(batch: pa.RecordBatch) -> bytes:
-    """
-    Lays one chunk of a stored table out as the bytes that are compressed.
-
-    :param batch: One chunk of a table from :func:`encode_table` (the stored event schema or
-        the verbatim schema).
-    :return: The chunk's bytes (see the module docstring for the layout).
-    :raise ValueError: If the batch has another schema.
-    """
-    rows = batch.num_rows
-    if batch.schema.equals(VERBATIM_SCHEMA):
-        length_code, lengths, blob = _lengths_and_blob(batch.column(0))
-        header = _HEADER.pack(_KIND_VERBATIM, 0, length_code << 6, 0, rows)
-        return b"".join((header, lengths, blob))
-    if not batch.schema.equals(ENCODED_EVENT_SCHEMA):
-        msg = f"not a stored chunk: {batch.schema}"
-        raise ValueError(msg)
-    columns = _STORED_COLUMNS
-    ts = batch.column(columns[_TS_DELTA]).to_numpy()
-    idx = batch.column(columns[_IDX_DELTA]).to_numpy()
-    ts_even, ts_step, ts_code, ts_bytes = _pack_deltas(ts[1:])
-    idx_even, idx_step, idx_code, idx_bytes = _pack_deltas(idx[1:])
-    bases = _BASES.pack(int(ts[0]) if rows else 0, int(idx[0]) if rows else 0, ts_step, idx_step)
-    parts: list[bytes | pa.Buffer] = [b"", bases, ts_bytes, idx_bytes]
-    flags = (_EVEN_TS if ts_even else 0) | (_EVEN_IDX if idx_even else 0)
-    ts_null = batch.column(columns[_TS_NULL])
-    if ts_null.true_count:
-        flags |= _HAS_TS_NULLS
-        parts.append(ts_null.to_numpy(zero_copy_only=False).tobytes())
-    idx_null = batch.column(columns[_IDX_NULL])
-    if idx_null.true_count:
-        flags |= _HAS_IDX_NULLS
-        parts.append(idx_null.to_numpy(zero_copy_only=False).tobytes())
-    codes = batch.column(columns[_ARCHIVE_CODE]).to_numpy()
-    codes_code = 0
-    if codes.any():
-        flags |= _HAS_CODES
-        codes_code, narrow_codes = _narrow(codes, 0, int(codes.max()), signed=False)
-        parts.append(narrow_codes.tobytes())
-    elided = batch.column(columns[_ELIDED]).to_numpy().tobytes()
-    elided_kind = elided[0] if rows else ELIDED_NONE
-    if elided != elided[:1] * rows:
-        elided_kind = _ELIDED_MIXED
-        flags |= _HAS_ELIDED
-        parts.append(elided)
-    length_code, lengths, blob = _lengths_and_blob(batch.column(columns[MESSAGE]))
-    parts += [lengths, blob]
-    widths = ts_code | idx_code << 2 | codes_code << 4 | length_code << 6
-    parts[0] = _HEADER.pack(_KIND_EVENTS, flags, widths, elided_kind, rows)
-    return b"".join(parts)
 
 
 # --- decoding --------------------------------------------------------------------------------
@@ -536,7 +402,7 @@ class DecodedChunk:
     elided: list[int] | None
     """Each row's elision kind, when they are not all the same."""
     elided_kind: int
-    """The elision kind of every row, when it is the same (else ``_ELIDED_MIXED``)."""
+    """The elision kind of every row, when it is the same (else ``ELIDED_MIXED``)."""
     timestamps: list[int] | None
     """Epoch milliseconds, when a row's epoch copy was dropped from its message."""
 
@@ -580,10 +446,10 @@ class DecodedChunk:
         :return: The original message (the dropped timestamp copy put back, if any).
         """
         kind = self.elided[row] if self.elided is not None else self.elided_kind
-        if kind == _ELIDED_EPOCH:
+        if kind == ELIDED_EPOCH:
             assert self.timestamps is not None
             return f"{_JSON_TS_KEY}{self.timestamps[row]}{stored}"
-        if kind == _ELIDED_ISO:
+        if kind == ELIDED_ISO:
             return f'{_JSON_TS_KEY}"{self.stamp(row)}"{stored}'
         return stored
 
@@ -624,7 +490,7 @@ class DecodedChunk:
             or self.archive_codes is not None
             or self.index_nulls is not None
             or self.timestamp_nulls is not None
-            or kind == _ELIDED_MIXED
+            or kind == ELIDED_MIXED
         ):
             return [
                 self._item(row, message, links)
@@ -639,7 +505,7 @@ class DecodedChunk:
         before, after = link
         offsets, width = self.offsets, _STAMP_CHARS
         out = []
-        if kind == _ELIDED_ISO:
+        if kind == ELIDED_ISO:
             for row in range(start, stop):
                 stamp = stamps[row * width : row * width + width]
                 out.append(
@@ -647,7 +513,7 @@ class DecodedChunk:
                     f"{text[offsets[row] : offsets[row + 1]]}, "
                     f"link: {before}{indexes[row]}{after}"
                 )
-        elif kind == _ELIDED_EPOCH:
+        elif kind == ELIDED_EPOCH:
             epochs = self.timestamps
             assert epochs is not None
             for row in range(start, stop):
@@ -725,7 +591,7 @@ def _read_messages(
     raw: bytes, position: int, rows: int, length_code: int
 ) -> tuple[str | None, bytes | None, list[int]]:
     """:return: (ASCII text or None, UTF-8 bytes or None, the rows' offsets)."""
-    width = _UNSIGNED[length_code].itemsize
+    width = UNSIGNED[length_code].itemsize
     planes = np.frombuffer(raw, np.uint8, rows * width, position).reshape(width, rows)
     offsets = np.empty(rows + 1, np.int64)
     offsets[0] = 0
@@ -788,28 +654,28 @@ def decode_chunk_bytes(raw: bytes) -> DecodedChunk:
     :return: The chunk, ready to format pages from.
     :raise ValueError: If ``raw`` is not a chunk.
     """
-    kind, flags, widths, elided_kind, rows = _HEADER.unpack_from(raw, 0)
-    position = _HEADER.size
+    kind, flags, widths, elided_kind, rows = HEADER.unpack_from(raw, 0)
+    position = HEADER.size
     length_code = widths >> 6 & 3
-    if kind == _KIND_VERBATIM:
+    if kind == KIND_VERBATIM:
         text, data, offsets = _read_messages(raw, position, rows, length_code)
         nbytes = _held_bytes(text, data) + _VERBATIM_ROW_OVERHEAD_BYTES * rows
         return DecodedChunk(
             text, data, offsets, None, None, None, None, None, None, ELIDED_NONE, None, nbytes
         )
-    if kind != _KIND_EVENTS:
+    if kind != KIND_EVENTS:
         msg = (
             "not a chunk: compress chunkcodec.chunk_bytes(batch), not an Arrow IPC message"
             if kind == 0xFF
             else f"unknown chunk kind {kind}"
         )
         raise ValueError(msg)
-    ts_base, idx_base, ts_step, idx_step = _BASES.unpack_from(raw, position)
-    position += _BASES.size
+    ts_base, idx_base, ts_step, idx_step = BASES.unpack_from(raw, position)
+    position += BASES.size
     ts_values, position = _undelta(
-        raw, position, rows, ts_base, ts_step, _SIGNED[widths & 3], bool(flags & _EVEN_TS)
+        raw, position, rows, ts_base, ts_step, SIGNED[widths & 3], bool(flags & EVEN_TS)
     )
-    if flags & _EVEN_IDX:
+    if flags & EVEN_IDX:
         indexes = (
             list(range(idx_base, idx_base + idx_step * rows, idx_step))
             if idx_step
@@ -817,24 +683,24 @@ def decode_chunk_bytes(raw: bytes) -> DecodedChunk:
         )
     else:
         idx_values, position = _undelta(
-            raw, position, rows, idx_base, idx_step, _SIGNED[widths >> 2 & 3], False
+            raw, position, rows, idx_base, idx_step, SIGNED[widths >> 2 & 3], False
         )
         indexes = idx_values.tolist()
     ts_nulls = idx_nulls = codes = elided = None
-    if flags & _HAS_TS_NULLS:
+    if flags & HAS_TS_NULLS:
         ts_nulls, position = _read(raw, position, rows, np.dtype(np.bool_))
-    if flags & _HAS_IDX_NULLS:
+    if flags & HAS_IDX_NULLS:
         idx_nulls, position = _read(raw, position, rows, np.dtype(np.bool_))
-    if flags & _HAS_CODES:
-        codes, position = _read(raw, position, rows, _UNSIGNED[widths >> 4 & 3])
-    if flags & _HAS_ELIDED:
+    if flags & HAS_CODES:
+        codes, position = _read(raw, position, rows, UNSIGNED[widths >> 4 & 3])
+    if flags & HAS_ELIDED:
         elided, position = _read(raw, position, rows, np.dtype(np.int8))
     text, data, offsets = _read_messages(raw, position, rows, length_code)
     # Null rows hold the previous row's value (see _delta), so the text stays fixed-width.
     stamps = _stamps(ts_values)
-    mixed = elided_kind == _ELIDED_MIXED
-    epoch = elided_kind == _ELIDED_EPOCH or (
-        mixed and elided is not None and bool((elided == _ELIDED_EPOCH).any())
+    mixed = elided_kind == ELIDED_MIXED
+    epoch = elided_kind == ELIDED_EPOCH or (
+        mixed and elided is not None and bool((elided == ELIDED_EPOCH).any())
     )
     return DecodedChunk(
         text,
