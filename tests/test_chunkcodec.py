@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -277,7 +278,7 @@ def test_decompress_from_several_threads():
     assert failures == []
 
 
-def elisions(messages: list[str], stamps: list[int | None]) -> tuple[list[Any], ...]:
+def elisions(messages: list[str], stamps: Sequence[int | None]) -> tuple[list[Any], ...]:
     """Both elision paths on the same rows: (fast stored, fast kinds, generic ...)."""
     text = pa.array(messages, pa.string())
     ts = pa.array(stamps, pa.int64())
@@ -314,4 +315,45 @@ def test_fast_elision_refuses_near_misses():
     ]
     fast_stored, fast_kinds, generic_stored, generic_kinds = elisions(messages, [ts] * 9)
     assert fast_kinds == generic_kinds == [1, 2, 0, 0, 0, 0, 0, 0, 0]
+    assert fast_stored == generic_stored
+
+
+@pytest.mark.parametrize(
+    ("text", "ms"),
+    [
+        # Out-of-range fields that a date calculation would carry into the next field: the
+        # number is right, but Arrow would write the instant another way.
+        ("2024-02-30T00:00:00.000Z", 1_709_251_200_000),  # = 2024-03-01
+        ("2023-02-29T00:00:00.000Z", 1_677_628_800_000),  # = 2023-03-01
+        ("2024-05-01T24:00:00.000Z", 1_714_608_000_000),  # = 2024-05-02T00:00
+        ("2024-05-01T00:60:00.000Z", 1_714_525_200_000),  # = 01:00
+        ("2024-05-01T00:00:60.000Z", 1_714_521_660_000),  # = 00:01
+        ("2024-13-01T00:00:00.000Z", 1_735_689_600_000),  # = 2025-01-01
+        ("2024-00-10T00:00:00.000Z", 1_701_993_600_000),  # = 2023-12-08
+        ("2024-05-00T00:00:00.000Z", 1_714_435_200_000),  # = 2024-04-30
+        ("2024-05-01T00:00:00:000Z", START_MS),  # ':' for '.'
+        ("2024/05/01T00:00:00.000Z", START_MS),
+        ("+024-05-01T00:00:00.000Z", START_MS),
+    ],
+)
+def test_fast_elision_keeps_dates_arrow_would_write_otherwise(text, ms):
+    pad = " " * 40
+    messages = [f'{{"timestamp":"{text}","m":"x"}}{pad}', json_event(START_MS, pad)]
+    fast_stored, fast_kinds, generic_stored, generic_kinds = elisions(messages, [ms, START_MS])
+    assert fast_kinds == generic_kinds == [0, 2]
+    assert fast_stored == generic_stored
+
+
+def test_fast_elision_takes_leap_days_and_the_ends_of_the_fixed_width_range():
+    pad = " " * 40
+    stamps = [
+        1_709_164_800_000,  # 2024-02-29
+        951_782_400_000,  # 2000-02-29
+        -30_610_224_000_000,  # 1000-01-01T00:00:00.000
+        253_402_300_799_999,  # 9999-12-31T23:59:59.999
+        -1,  # 1969-12-31T23:59:59.999
+    ]
+    messages = [json_event(ms, pad) for ms in stamps]
+    fast_stored, fast_kinds, generic_stored, generic_kinds = elisions(messages, stamps)
+    assert fast_kinds == generic_kinds == [2] * len(stamps)
     assert fast_stored == generic_stored

@@ -146,25 +146,23 @@ def _elide_timestamps(messages: pa.Array, timestamps: pa.Array) -> tuple[pa.Arra
     if window is None:
         return _elide_timestamps_generic(messages, data, timestamps)
     kinds = np.zeros(len(data), np.int8)
-    keyed = window["key"] == _JSON_TS_KEY.encode()
+    keyed = _equal(window, _KEY_EXPECTED, ("k0", "k1", "k2"))
     if not keyed.any():
         return data, pa.array(kinds)
     keyed &= ~pc.is_null(timestamps).to_numpy(zero_copy_only=False)
     values = pc.fill_null(timestamps, 0).to_numpy()
-    # numpy's bytes fields drop trailing NULs before comparing; the expected text never ends
-    # in one, so equal still means byte for byte equal.
-
     # Epoch milliseconds of 13 digits (2001-09-09 to 2286-11-20) followed by a comma; other
     # lengths are rare enough to leave to the generic path.
     thirteen = (values >= 10 ** (_EPOCH_DIGITS - 1)) & (values < 10**_EPOCH_DIGITS)
-    if (keyed & ~thirteen & (window["open"] != b'"')).any():
+    opened = window["open"] == ord('"')
+    if (keyed & ~thirteen & ~opened).any():
         return _elide_timestamps_generic(messages, data, timestamps)
     epoch = keyed & thirteen & (window["after_digits"] == ord(","))
     candidates = np.flatnonzero(epoch)
     if len(candidates):
         text = pc.cast(pa.array(values[candidates]), pa.string())
-        expected = np.frombuffer(text.buffers()[2], f"S{_EPOCH_DIGITS}", len(candidates))
-        epoch[candidates] = _field(window, "digits", candidates) == expected
+        expected = np.frombuffer(text.buffers()[2], _EPOCH_TEXT, len(candidates))
+        epoch[candidates] = _equal(_rows(window, candidates), expected, ("d0", "d1", "d2"))
 
     # '"YYYY-MM-DDTHH:MM:SS.fffZ"' against Arrow's 'YYYY-MM-DD HH:MM:SS.fff'.
     iso = (
@@ -172,16 +170,16 @@ def _elide_timestamps(messages: pa.Array, timestamps: pa.Array) -> tuple[pa.Arra
         & ~epoch
         & (values >= _FIXED_WIDTH_MS[0])
         & (values <= _FIXED_WIDTH_MS[1])
-        & (window["open"] == b'"')
-        & (window["t"] == b"T")
-        & (window["close"] == b'Z"')
+        & opened
+        & (window["t"] == ord("T"))
+        & (window["close"] == _CLOSE_EXPECTED)
     )
     candidates = np.flatnonzero(iso)
     if len(candidates):
         text = pc.cast(pa.array(values[candidates], pa.timestamp("ms")), pa.string())
-        expected = np.frombuffer(text.buffers()[2], _ARROW_ISO_FIELDS, len(candidates))
-        iso[candidates] = (_field(window, "date", candidates) == expected["date"]) & (
-            _field(window, "time", candidates) == expected["time"]
+        expected = np.frombuffer(text.buffers()[2], _ARROW_ISO_TEXT, len(candidates))
+        iso[candidates] = _equal(
+            _rows(window, candidates), expected, ("date0", "date1", "time0", "time1")
         )
 
     stored = data
@@ -197,30 +195,57 @@ def _elide_timestamps(messages: pa.Array, timestamps: pa.Array) -> tuple[pa.Arra
     return stored, pa.array(kinds)
 
 
-# The first bytes of a message, as fields where a timestamp copy would be:
-# '{"timestamp":' then 13 digits and ',' or '"' 'YYYY-MM-DD' 'T' 'HH:MM:SS.fff' 'Z"'.
+# The first bytes of a message, as integer fields where a timestamp copy would be:
+# '{"timestamp":' then 13 digits and ',' or '"' 'YYYY-MM-DD' 'T' 'HH:MM:SS.fff' 'Z"'. Text is
+# compared as integers of 8, 4, 2 and 1 bytes: numpy compares those ~10x faster than bytes
+# fields, which it also pads and strips of trailing NULs.
 _LEADING_FIELDS = np.dtype(
     {
-        "names": ["key", "digits", "after_digits", "open", "date", "t", "time", "close"],
-        "formats": ["S13", "S13", "u1", "S1", "S10", "S1", "S12", "S2"],
-        "offsets": [0, 13, 26, 13, 14, 24, 25, 37],
+        "names": [
+            *("k0", "k1", "k2"),
+            *("d0", "d1", "d2", "after_digits"),
+            *("open", "date0", "date1", "t", "time0", "time1", "close"),
+        ],
+        "formats": [
+            *("<u8", "<u4", "u1"),
+            *("<u8", "<u4", "u1", "u1"),
+            *("u1", "<u8", "<u2", "u1", "<u8", "<u4", "<u2"),
+        ],
+        "offsets": [0, 8, 12, 13, 21, 25, 26, 13, 14, 22, 24, 25, 33, 37],
         "itemsize": _ISO_ELIDED_BYTES,
     }
 )
-_ARROW_ISO_FIELDS = np.dtype(
-    {"names": ["date", "time"], "formats": ["S10", "S12"], "offsets": [0, 11], "itemsize": 23}
+# Arrow's text of epoch milliseconds (13 digits) and of a timestamp, 'YYYY-MM-DD HH:MM:SS.fff'.
+_EPOCH_TEXT = np.dtype(
+    {"names": ["d0", "d1", "d2"], "formats": ["<u8", "<u4", "u1"], "offsets": [0, 8, 12]}
 )
+_ARROW_ISO_TEXT = np.dtype(
+    {
+        "names": ["date0", "date1", "time0", "time1"],
+        "formats": ["<u8", "<u2", "<u8", "<u4"],
+        "offsets": [0, 8, 11, 19],
+        "itemsize": _ARROW_ISO_CHARS,
+    }
+)
+_KEY_EXPECTED = np.frombuffer(
+    (_JSON_TS_KEY + " " * (_ISO_ELIDED_BYTES - _JSON_TS_KEY_BYTES)).encode(), _LEADING_FIELDS
+)[0]
+_CLOSE_EXPECTED = int.from_bytes(b'Z"', "little")
 
 
-def _field(
-    records: npt.NDArray[np.void], name: str, rows: npt.NDArray[np.intp]
-) -> npt.NDArray[np.bytes_]:
-    """
-    :return: One field of some records (gathering whole records with overlapping fields
-        took 200 us for 4,096 rows, gathering one field 10x less).
-    """
-    field: npt.NDArray[np.bytes_] = records[name]
-    return field if len(rows) == len(records) else field[rows]
+def _rows(records: npt.NDArray[np.void], rows: npt.NDArray[np.intp]) -> npt.NDArray[np.void]:
+    """:return: Some of the records (all of them without a copy)."""
+    return records if len(rows) == len(records) else records[rows]
+
+
+def _equal(
+    records: npt.NDArray[np.void], expected: npt.NDArray[np.void] | np.void, names: tuple[str, ...]
+) -> npt.NDArray[np.bool_]:
+    """:return: Whether each record's fields ``names`` equal ``expected``'s."""
+    result: npt.NDArray[np.bool_] = records[names[0]] == expected[names[0]]
+    for name in names[1:]:
+        result &= records[name] == expected[name]
+    return result
 
 
 def _leading_bytes(data: pa.Array) -> npt.NDArray[np.void] | None:
