@@ -22,9 +22,12 @@ The figures quoted in the report:
   first 12,000 events (``*`` over their time range). The first search of a process faults in
   the code pages of the Arrow kernels it uses (RSS counts them: ~19 MB for the first block
   of hits alone), loads lazily imported modules, starts the compression thread and sizes the
-  allocators' arenas; a server pays that once, not per search. The growth of a cold process
-  (warm-up without hits) is printed beside it, and a fit of the growth against the
-  compressed size over three result sizes gives the fixed overhead.
+  allocators' arenas; a server pays that once, not per search. The process runs with the
+  server's allocators (``configure_allocators``), and each search hands its freed memory back
+  to the system when it ends, so the baseline holds no slack left by the warm-up that the
+  measured search could reuse unseen. The growth of a cold process (warm-up without hits) is
+  printed beside it, and a fit of the growth against the compressed size over three result
+  sizes gives the fixed overhead.
 """
 
 from __future__ import annotations
@@ -34,14 +37,17 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 
 from benchmarks._bench_common import bench_events, make_synthetic, median
 from logpager.backends import ClpSBackend, find_clp_s
 from logpager.cache import QueryResult
+from logpager.governor import configure_allocators
 from logpager.ingest import ingest
 from logpager.pipeline import search_and_cache
 from logpager.settings import Settings
@@ -73,6 +79,15 @@ def warm_up_range(source: Path) -> tuple[int, int]:
         picked = list(itertools.islice(lines, 0, WARM_UP_EVENTS, WARM_UP_EVENTS - 1))
     first, last = (parse_iso8601_ms(json.loads(line)["timestamp"]) for line in picked)
     return first, last
+
+
+@pytest.fixture(scope="module", autouse=True)
+def server_allocators() -> Iterator[None]:
+    """Arrow's allocator as the server sets it (``configure_allocators``), for this module."""
+    before = pa.default_memory_pool()
+    configure_allocators(Settings())
+    yield
+    pa.set_memory_pool(before)
 
 
 def _settings(data_dir: Path) -> Settings:
@@ -158,6 +173,7 @@ _MEMORY_PROBE = r"""
 import json, sys
 from pathlib import Path
 from logpager.backends import ClpSBackend
+from logpager.governor import configure_allocators
 from logpager.pipeline import search_and_cache
 from logpager.settings import Settings
 
@@ -170,6 +186,7 @@ def status_kb(field):
 data_dir, cap, query = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 warm_up, begin, end = sys.argv[4], int(sys.argv[5]), int(sys.argv[6])
 settings = Settings(data_dir=data_dir, max_cached_results=cap)
+configure_allocators(settings)  # as the server does at startup
 search_and_cache(ClpSBackend(settings), warm_up, settings=settings, begin_ms=begin, end_ms=end)
 # Linux: "5" resets the high-water mark (VmHWM), so the warm-up's own peak is not counted.
 with open("/proc/self/clear_refs", "w") as clear:
