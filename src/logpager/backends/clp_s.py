@@ -92,6 +92,14 @@ _OUTPUT_BATCH_ROWS = 4_096
 # Also the pipe's capacity (Linux's default is 64 KiB): clp-s writes ~1 MiB in the ~10-20 ms
 # it takes to sort and compress a block of hits, so it need not wait for the pipe meanwhile.
 _READ_BYTES = 1 << 20
+# clp-s writes its hits 4 KiB at a time, and each write to a pipe that a reader waits on
+# wakes that reader: reading as soon as anything arrived cost clp-s 0.12 s over writing to
+# /dev/null (0.81 s against 0.69 s for 180,000 hits), however little the reader did. After a
+# read that found the pipe less than a quarter full, a 1 ms pause lets clp-s fill it without
+# waking anyone (0.72 s against 0.71 s); when the pipe fills faster than hits are handled,
+# there is no pause.
+_SHORT_READ_BYTES = _READ_BYTES // 4
+_PAUSE_AFTER_SHORT_READ_SECONDS = 0.001
 _STDERR_TAIL_BYTES = 64 * 1024
 _LOG_PREFIX = re.compile(r"^\S+ \[(?:error|warning|info|debug)\] ", re.MULTILINE)
 _ARCHIVE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
@@ -618,6 +626,8 @@ class ClpSBackend:
                     except (ValueError, TypeError, msgpack.UnpackException) as exc:
                         msg = f"clp-s wrote output that is not a search result: {exc!r}"
                         raise BackendCrashedError(msg) from exc
+                    if len(data) < _SHORT_READ_BYTES:
+                        time.sleep(_PAUSE_AFTER_SHORT_READ_SECONDS)
                 try:
                     returncode = proc.wait(timeout=max(deadline - time.monotonic(), 0.001))
                 except subprocess.TimeoutExpired:
