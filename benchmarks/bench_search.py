@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import subprocess
 import sys
 import time
@@ -69,6 +70,9 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def data_dir(source: Path) -> Path:
     ingest([source], data_dir=source.parent / "data")
+    # The source and the archives were just written; their dirty pages would otherwise be
+    # flushed to disk during the first timed rounds.
+    os.sync()
     return source.parent / "data"
 
 

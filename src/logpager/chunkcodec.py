@@ -267,6 +267,16 @@ def _leading_bytes(data: pa.Array) -> npt.NDArray[np.void] | None:
     return records
 
 
+# Arrow scalars for the generic path's comparisons (pyarrow converts Python values anew on
+# every call, ~60 us each).
+_COMMA = pa.scalar(b",", pa.binary())
+_QUOTE = pa.scalar(b'"', pa.binary())
+_T = pa.scalar(b"T", pa.binary())
+_Z_QUOTE = pa.scalar(b'Z"', pa.binary())
+_NOT_ELIDED = pa.scalar(ELIDED_NONE, pa.int8())
+_ARROW_ISO_LENGTH = pa.scalar(_ARROW_ISO_CHARS, pa.int32())
+
+
 def _elide_timestamps_generic(
     messages: pa.Array, data: pa.Array, timestamps: pa.Array
 ) -> tuple[pa.Array, pa.Array]:
@@ -283,9 +293,9 @@ def _elide_timestamps_generic(
     for width in pc.unique(digits).drop_null().to_pylist():
         mask = _both(
             starts,
-            pc.equal(digits, width),
+            pc.equal(digits, pa.scalar(width, digits.type)),
             pc.equal(pc.binary_slice(data, head, head + width), epoch),
-            pc.equal(pc.binary_slice(data, head + width, head + width + 1), b","),
+            pc.equal(pc.binary_slice(data, head + width, head + width + 1), _COMMA),
         )
         if pc.any(mask).as_py():
             stored = pc.if_else(mask, pc.binary_slice(data, head + width, _TO_END), stored)
@@ -294,13 +304,13 @@ def _elide_timestamps_generic(
     iso = pc.cast(timestamps.view(pa.timestamp("ms")), pa.string()).cast(pa.binary())
     mask = _both(
         starts,
-        pc.equal(pa.array(kinds), ELIDED_NONE),
-        pc.equal(pc.binary_length(iso), _ARROW_ISO_CHARS),
-        pc.equal(pc.binary_slice(data, head, head + 1), b'"'),
+        pc.equal(pa.array(kinds), _NOT_ELIDED),
+        pc.equal(pc.binary_length(iso), _ARROW_ISO_LENGTH),
+        pc.equal(pc.binary_slice(data, head, head + 1), _QUOTE),
         pc.equal(pc.binary_slice(data, head + 1, head + 11), pc.binary_slice(iso, 0, 10)),
-        pc.equal(pc.binary_slice(data, head + 11, head + 12), b"T"),
+        pc.equal(pc.binary_slice(data, head + 11, head + 12), _T),
         pc.equal(pc.binary_slice(data, head + 12, head + 24), pc.binary_slice(iso, 11, 23)),
-        pc.equal(pc.binary_slice(data, head + 24, head + 26), b'Z"'),
+        pc.equal(pc.binary_slice(data, head + 24, head + 26), _Z_QUOTE),
     )
     if pc.any(mask).as_py():
         stored = pc.if_else(mask, pc.binary_slice(data, _ISO_ELIDED_BYTES, _TO_END), stored)

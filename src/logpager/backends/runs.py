@@ -46,6 +46,10 @@ HIT_KEY = "key"
 NO_TIMESTAMP = -(2**63)
 """The key of a hit without a timestamp: the smallest int64, so it ranks last."""
 
+# An Arrow scalar, not a Python int: pyarrow converts those anew on every compute call
+# (~60 us each, see clp_s).
+_NO_TIMESTAMP_KEY = pa.scalar(NO_TIMESTAMP, pa.int64())
+
 _PIECE_SCHEMA = pa.schema([pa.field(MESSAGE, pa.string(), nullable=False)])
 
 _Int64s = npt.NDArray[np.int64]
@@ -62,7 +66,7 @@ def hits_as_results(hits: pa.RecordBatch) -> pa.RecordBatch:
     rows = hits.take(order)
     keys = rows.column(HIT_KEY)
     columns = [
-        pc.if_else(pc.equal(keys, NO_TIMESTAMP), pa.scalar(None, pa.int64()), keys),
+        pc.if_else(pc.equal(keys, _NO_TIMESTAMP_KEY), pa.scalar(None, pa.int64()), keys),
         rows.column(MESSAGE),
         rows.column(ARCHIVE_ID),
         rows.column(LOG_EVENT_INDEX),
