@@ -157,7 +157,7 @@ def test_search_ratio(benchmark: Any, data_dir: Path) -> None:
         ours.append(time.perf_counter() - began)
         return result
 
-    result = benchmark.pedantic(timed, setup=setup, rounds=5, iterations=1)
+    result = benchmark.pedantic(timed, setup=setup, rounds=9, iterations=1)
     ratio = median(ours) / median(bare)
     benchmark.extra_info.update(
         bare_s=median(bare),

@@ -57,10 +57,11 @@ _Int32s = npt.NDArray[np.int32]
 _Positions = npt.NDArray[np.intp]
 
 
-def hits_as_results(hits: pa.RecordBatch) -> pa.RecordBatch:
+def hits_as_results(hits: pa.RecordBatch | pa.Table) -> pa.Table:
     """
-    :param hits: A block of hits as :meth:`SortedRuns.add` takes it.
-    :return: The same rows with :data:`~logpager.schema.RESULT_SCHEMA`, latest first.
+    :param hits: Hits as :meth:`SortedRuns.add` takes them (one block, or several as a table).
+    :return: The same rows with :data:`~logpager.schema.RESULT_SCHEMA`, latest first (one
+        copy of the rows, whatever the number of blocks).
     """
     order = pc.sort_indices(hits, sort_keys=[(HIT_KEY, "descending")])
     rows = hits.take(order)
@@ -71,7 +72,7 @@ def hits_as_results(hits: pa.RecordBatch) -> pa.RecordBatch:
         rows.column(ARCHIVE_ID),
         rows.column(LOG_EVENT_INDEX),
     ]
-    return pa.RecordBatch.from_arrays(columns, schema=RESULT_SCHEMA)
+    return pa.Table.from_arrays(columns, schema=RESULT_SCHEMA)
 
 
 def _rank_order(keys: _Int64s, ranks: _Int32s | None, indexes: _Int64s) -> _Positions:
