@@ -107,9 +107,9 @@ class Settings(BaseSettings):
         le=10_000_000,
         description="Rows a result holds uncompressed until its zstd dictionary is trained.",
     )
-    # Chunks are compressed in worker threads while the next rows are merged and encoded
-    # (zstd releases the GIL). On a 2-core host one thread built a 180,000-row result in
-    # 0.28 s for 0.38 s of CPU; two took 10-20% more CPU and were no faster.
+    # Chunks are compressed in worker threads while the next rows are merged, encoded and
+    # laid out (zstd releases the GIL). On a 2-core host one thread built a 180,000-row
+    # result in ~0.19 s after the search for ~0.3 s of CPU; two took ~0.18 s.
     compression_threads: int = Field(
         1, ge=1, le=64, description="Threads that compress a result's chunks while it is built."
     )
