@@ -174,6 +174,15 @@ def test_hits_as_results_is_latest_first() -> None:
     assert rows.column("message").to_pylist() == ["c", "a", "b"]
 
 
+def test_hits_as_results_sorts_several_blocks_together() -> None:
+    # The dictionary sample: blocks as they arrived, sorted as one.
+    blocks = [_block([(1, "a", "x", 0), (5, "e", "y", 4)]), _block([(3, "c", "x", 2)])]
+    rows = hits_as_results(pa.Table.from_batches(blocks))
+    assert rows.schema.equals(RESULT_SCHEMA)
+    assert rows.column("timestamp").to_pylist() == [5, 3, 1]
+    assert rows.column("archive_id").to_pylist() == ["y", "x", "x"]
+
+
 def test_blocks_in_time_order_extend_one_run() -> None:
     hits = sorted(_make_hits(3_000, 2), key=lambda h: (h[0], h[2], h[3]))
     hits = [(k if k != NO_TIMESTAMP else 0, m, a, i) for k, m, a, i in hits]
