@@ -137,20 +137,30 @@ async def test_http_server_stops_cleanly_on_signal(
             await client.call_tool("get_instructions", {})
             page = (await client.call_tool("search_by_kql", {"kql_query": "*sshd*"})).data
             assert page["num_total_items"] > 0
-            began = time.monotonic()
-            proc.send_signal(signum)
-            status = await asyncio.to_thread(proc.wait, 30)
-            elapsed = time.monotonic() - began
+            status, elapsed = await _signal_and_wait(proc, signum)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
     log = stderr_path.read_text()
+    _assert_clean_exit(log, status, elapsed)
+    # The lifespan ran to its end (the session sweep stopped) before the process exited.
+    assert "Application shutdown complete" in log
+
+
+async def _signal_and_wait(proc: subprocess.Popen[bytes], signum: int) -> tuple[int, float]:
+    """:return: The server's exit status after ``signum``, and the seconds it took to exit."""
+    began = time.monotonic()
+    proc.send_signal(signum)
+    status = await asyncio.to_thread(proc.wait, 30)
+    return status, time.monotonic() - began
+
+
+def _assert_clean_exit(log: str, status: int, elapsed: float) -> None:
+    """A signalled server exits with status 0, promptly, and without a traceback."""
     assert status == 0, log
     assert elapsed < 10, log
     assert "Traceback" not in log
-    # The lifespan ran to its end (the session sweep stopped) before the process exited.
-    assert "Application shutdown complete" in log
 
 
 def _read_line(stream: IO[bytes]) -> bytes:
@@ -188,17 +198,11 @@ async def test_stdio_server_from_samples_stops_cleanly_on_sigterm(tmp_path: Path
         reply = json.loads(line)
         assert reply["id"] == 1
         assert reply["result"]["serverInfo"]["name"] == "logpager"
-        began = time.monotonic()
-        proc.send_signal(signal.SIGTERM)
-        status = await asyncio.to_thread(proc.wait, 30)
-        elapsed = time.monotonic() - began
+        status, elapsed = await _signal_and_wait(proc, signal.SIGTERM)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
         proc.stdin.close()
         proc.stdout.close()
-    log = stderr_path.read_text()
-    assert status == 0, log
-    assert elapsed < 10, log
-    assert "Traceback" not in log
+    _assert_clean_exit(stderr_path.read_text(), status, elapsed)
