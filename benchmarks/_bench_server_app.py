@@ -18,7 +18,7 @@ from typing import Annotated, Any
 from fastmcp import Context, FastMCP
 from pydantic import WithJsonSchema
 
-from logpager.backends import ClpSBackend
+from logpager.search import ClpSBackend
 from logpager.server import PAGE_INDEX_SCHEMA, create_server, run_server
 from logpager.sessions import SessionManager
 from logpager.settings import Settings, load_settings

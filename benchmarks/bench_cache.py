@@ -29,10 +29,10 @@ import pytest
 
 from benchmarks._heap import held_bytes_per_copy, write_batches
 from benchmarks.reference_baseline import ReferenceResult, format_lines
-from logpager.backends import ClpSBackend
 from logpager.cache import QueryResult
 from logpager.ingest import ingest, sample_files
 from logpager.schema import RESULT_SCHEMA
+from logpager.search import ClpSBackend
 from logpager.settings import Settings
 from logpager.synthetic import iter_events
 from logpager.timeutil import parse_iso8601_ms

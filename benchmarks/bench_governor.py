@@ -23,7 +23,7 @@ import pytest
 
 from benchmarks._bench_common import median
 from logpager.cache import QueryResult
-from logpager.governor import MemoryGovernor
+from logpager.memory.governor import MemoryGovernor
 from logpager.sessions import SessionManager
 from logpager.settings import Settings
 from tests._soak import make_soak_data, run_soak

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from benchmarks._bench_common import bench_events, make_synthetic, median
-from logpager.backends import find_clp_s
 from logpager.ingest import ingest, sample_files
+from logpager.search import find_clp_s
 
 
 @pytest.fixture(scope="module")

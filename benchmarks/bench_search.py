@@ -6,7 +6,7 @@ Run (about a minute at the default 200,000 events; set LOGPAGER_BENCH_EVENTS=100
     .venv/bin/pytest benchmarks/bench_search.py --benchmark-only -s \
         -o asyncio_default_fixture_loop_scope=function
 
-What is timed is the product's path, :func:`logpager.pipeline.search_and_cache` (what the MCP
+What is timed is the product's path, :func:`logpager.search.pipeline.search_and_cache` (what the MCP
 server's search tools run): ``clp-s`` streaming its hits, the hits sorted and compressed into
 runs while it searches, the merge, and the streaming build, up to a cached, compressed,
 pageable :class:`~logpager.cache.QueryResult`. ``level: DEBUG`` matches ~18% of the synthetic
@@ -46,11 +46,11 @@ import pyarrow as pa
 import pytest
 
 from benchmarks._bench_common import bench_events, make_synthetic, median
-from logpager.backends import ClpSBackend, find_clp_s
 from logpager.cache import QueryResult
-from logpager.governor import configure_allocators
 from logpager.ingest import ingest
-from logpager.pipeline import search_and_cache
+from logpager.memory.governor import configure_allocators
+from logpager.search import ClpSBackend, find_clp_s
+from logpager.search.pipeline import search_and_cache
 from logpager.settings import Settings
 from logpager.timeutil import parse_iso8601_ms
 
@@ -176,9 +176,9 @@ def test_search_ratio(benchmark: Any, data_dir: Path) -> None:
 _MEMORY_PROBE = r"""
 import json, sys
 from pathlib import Path
-from logpager.backends import ClpSBackend
-from logpager.governor import configure_allocators
-from logpager.pipeline import search_and_cache
+from logpager.search import ClpSBackend
+from logpager.memory.governor import configure_allocators
+from logpager.search.pipeline import search_and_cache
 from logpager.settings import Settings
 
 def status_kb(field):

@@ -16,14 +16,6 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from logpager.backends import (
-    ClpSBackend,
-    SearchBackend,
-    SearchOutcome,
-    find_clp_s,
-    parse_link,
-    validate_query,
-)
 from logpager.cache import QueryResult, ResultBuilder
 from logpager.errors import (
     BackendCrashedError,
@@ -34,6 +26,14 @@ from logpager.errors import (
 )
 from logpager.ingest import ingest
 from logpager.schema import RESULT_SCHEMA
+from logpager.search import (
+    ClpSBackend,
+    SearchBackend,
+    SearchOutcome,
+    find_clp_s,
+    parse_link,
+    validate_query,
+)
 from logpager.settings import Settings
 from logpager.synthetic import write_events
 from tests.conftest import LOGHUB
@@ -420,7 +420,7 @@ def test_interleaved_archives_merge_like_one_sort(
     everything = _ranked(_all_rows(reference))
     assert len({r["archive_id"] for r in everything}) == 4
     # Small blocks, pieces and run limits: many runs, merged early, cut back to the cap.
-    monkeypatch.setattr("logpager.backends.clp_s._BLOCK_ROWS", 700)
+    monkeypatch.setattr("logpager.search.clp_s._BLOCK_ROWS", 700)
     small = _backend(
         interleaved_dir, run_piece_bytes=1_024, max_sorted_runs=3, max_cached_results=4_000
     )

@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from logpager.backends.runs import HIT_KEY, NO_TIMESTAMP, SortedRuns, hits_as_results
 from logpager.schema import RESULT_SCHEMA
+from logpager.search.runs import HIT_KEY, NO_TIMESTAMP, SortedRuns, hits_as_results
 
 Hit = tuple[int, str, str, int]  # key, message, archive id, event index
 

@@ -16,13 +16,9 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from logpager.cache import (
-    QueryResult,
-    ResultBuilder,
-    _train_dictionary,
-    validate_page_index,
-)
-from logpager.chunkcodec import chunk_bytes, decompress, encode_chunks, encode_table
+from logpager.cache import QueryResult, ResultBuilder, validate_page_index
+from logpager.cache.codec.encode import chunk_bytes, decompress, encode_chunks, encode_table
+from logpager.cache.result import _train_dictionary
 from logpager.errors import InvalidPageIndexError
 from logpager.schema import RESULT_SCHEMA, VERBATIM_SCHEMA
 from logpager.settings import Settings

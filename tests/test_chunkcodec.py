@@ -15,8 +15,8 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from logpager import chunkcodec
-from logpager.chunkcodec import (
+from logpager.cache.codec import encode as chunkcodec
+from logpager.cache.codec.encode import (
     DecodedChunk,
     Link,
     chunk_bytes,

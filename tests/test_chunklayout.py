@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from logpager.chunkcodec import decode_chunk_bytes, encode_table
-from logpager.chunklayout import ENCODED_EVENT_SCHEMA, chunk_bytes, pack_chunks
+from logpager.cache.codec.encode import decode_chunk_bytes, encode_table
+from logpager.cache.codec.layout import ENCODED_EVENT_SCHEMA, chunk_bytes, pack_chunks
 from logpager.schema import RESULT_SCHEMA, VERBATIM_SCHEMA
 from tests.test_chunkcodec import result_rows, round_trip_items, table
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from logpager.cli_ingest_search import (
+from logpager.cli.ingest_search import (
     add_ingest_parser,
     add_search_parser,
     format_page_table,

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import zstandard
 
-from logpager.backends import ClpSBackend, list_archive_ids, staging_dir
 from logpager.errors import IngestError
 from logpager.ingest import detect_timestamp_key, ingest, ingest_samples, sample_files
+from logpager.search import ClpSBackend, list_archive_ids, staging_dir
 from logpager.settings import Settings
 from tests.conftest import LOGHUB
 

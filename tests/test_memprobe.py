@@ -6,7 +6,7 @@ from pathlib import Path
 
 import psutil
 
-from logpager.memprobe import PsutilReader, read_cgroup_memory
+from logpager.memory.probe import PsutilReader, read_cgroup_memory
 
 MIB = 1 << 20
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from logpager.backends import ClpSBackend, find_clp_s
 from logpager.cache import QueryResult
 from logpager.errors import BackendCrashedError
 from logpager.ingest import ingest
-from logpager.pipeline import search_and_cache, search_and_cache_async
+from logpager.search import ClpSBackend, find_clp_s
+from logpager.search.pipeline import search_and_cache, search_and_cache_async
 from logpager.settings import Settings
 from logpager.synthetic import write_events
 

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from fastmcp import Client
 
-from logpager.backends import ClpSBackend
-from logpager.governor import MemoryGovernor
 from logpager.ingest import ingest
-from logpager.pipeline import search_and_cache
-from logpager.rerun import make_rerunner
+from logpager.memory.governor import MemoryGovernor
+from logpager.search import ClpSBackend
+from logpager.search.pipeline import search_and_cache
+from logpager.search.rerun import make_rerunner
 from logpager.server import create_server
 from logpager.sessions import SessionManager
 from logpager.settings import Settings

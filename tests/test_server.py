@@ -19,9 +19,9 @@ import pytest
 from fastmcp import Client
 from fastmcp.client.transports import StdioTransport
 
-from logpager.backends import ClpSBackend, parse_link
 from logpager.errors import INSTRUCTIONS_REQUIRED_TEXT, UnknownHandleError
 from logpager.ingest import ingest_samples
+from logpager.search import ClpSBackend, parse_link
 from logpager.server import INSTRUCTIONS, STATELESS_HANDLE_REQUIRED_TEXT, create_server
 from logpager.sessions import SessionManager, new_handle
 from logpager.settings import Settings

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from logpager.textformats import detect_format, iter_text_events, parse_timestamp
+from logpager.ingest.textformats import detect_format, iter_text_events, parse_timestamp
 from tests.conftest import LOGHUB
 
 if not LOGHUB.is_dir():

@@ -2,7 +2,7 @@
 
 A :class:`QueryResult` holds no Python list of its results once built. Its rows are cut into
 chunks of ``pages_per_chunk x page_size`` rows, each laid out by
-:mod:`logpager.chunkcodec` as the stored form of Arrow record batches and compressed with
+:mod:`logpager.cache.codec.encode` as the stored form of Arrow record batches and compressed with
 zstd and, where it pays for itself, a dictionary trained on the result's own chunks. A
 result holds the compressed chunks and the dictionary's bytes, nothing else of size: zstd
 contexts are shared per thread. A page fetch decompresses only the chunk that holds the
@@ -20,7 +20,7 @@ import json
 import math
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, overload
 
@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 import zstandard
 from paginate import Page
 
-from logpager.chunkcodec import (
+from logpager.cache.codec.encode import (
     DecodedChunk,
     Link,
     chunk_bytes,
@@ -40,6 +40,7 @@ from logpager.chunkcodec import (
     encode_table,
     pack_chunks,
 )
+from logpager.clock import Clock
 from logpager.errors import InvalidPageIndexError
 from logpager.schema import (
     ARCHIVE_ID,
@@ -52,10 +53,7 @@ from logpager.schema import (
 )
 from logpager.settings import Settings
 
-__all__ = ["Clock", "PageDict", "QueryResult", "ResultBuilder", "validate_page_index"]
-
-Clock = Callable[[], float]
-"""A monotonic clock in seconds; injectable so expiry is tested without sleeping."""
+__all__ = ["PageDict", "QueryResult", "ResultBuilder", "validate_page_index"]
 
 PageDict = dict[str, Any]
 
@@ -937,7 +935,7 @@ def _train_dictionary(
     """
     Trains a zstd dictionary on page-sized slices of the stored chunks, or returns None.
 
-    Samples are laid out as chunks are (:func:`~logpager.chunkcodec.chunk_bytes`), so the
+    Samples are laid out as chunks are (:func:`~logpager.cache.codec.encode.chunk_bytes`), so the
     dictionary learns the header and the number columns as well as the text; trained on raw
     messages instead, it made 100-row chunks 8% larger than no dictionary at all. The
     dictionary is kept only if, on up to :data:`_PAYOFF_PROBE_CHUNKS` of the chunks, it saves

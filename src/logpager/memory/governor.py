@@ -39,8 +39,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from logpager.cache import Clock, QueryResult
-from logpager.memprobe import MemoryReader, MemoryReading, PsutilReader
+from logpager.cache import QueryResult
+from logpager.clock import Clock
+from logpager.memory.probe import MemoryReader, MemoryReading, PsutilReader
 from logpager.sessions import SessionManager
 from logpager.settings import Settings
 

@@ -4,7 +4,7 @@ A session is what one agent (one MCP connection, or one handle on stateless conn
 works in. It keeps several live results, each named by an unguessable handle; the newest is
 the default for paging. Results expire after ``query_ttl_minutes``, sessions after
 ``session_ttl_minutes`` without use; a background task sweeps expired sessions. Memory
-pressure is another matter, handled by :mod:`logpager.governor` through the eviction hooks
+pressure is another matter, handled by :mod:`logpager.memory.governor` through the eviction hooks
 here (:meth:`SessionManager.iter_results_lru`, :meth:`SessionManager.evict_result`).
 """
 
@@ -24,7 +24,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from logpager.cache import Clock, PageDict, QueryResult
+from logpager.cache import PageDict, QueryResult
+from logpager.clock import Clock
 from logpager.errors import (
     InstructionsRequiredError,
     LogpagerError,

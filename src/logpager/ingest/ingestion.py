@@ -4,7 +4,7 @@ Inputs are JSON lines or plain text, either optionally gzip- or zstd-compressed 
 by their magic bytes, not their names). Plain JSON and zstd JSON go to ``clp-s c`` as they
 are; gzip JSON is inflated into the staging area first (``clp-s`` cannot read gzip). Plain
 text becomes JSON lines ``{"timestamp": <epoch ms>, "message": "<line(s)>"}`` in the staging
-area (see :mod:`logpager.textformats`).
+area (see :mod:`logpager.ingest.textformats`).
 
 All-or-nothing: every archive of one :func:`ingest` call is built under
 ``DATA_DIR/staging/`` and renamed into ``DATA_DIR/archives/`` only when all of them are
@@ -31,10 +31,10 @@ from typing import IO, cast
 
 import zstandard
 
-from logpager.backends.clp_s import archives_dir, find_clp_s, list_archive_ids, staging_dir
 from logpager.errors import IngestError
+from logpager.ingest.textformats import iter_text_events
+from logpager.search.clp_s import archives_dir, find_clp_s, list_archive_ids, staging_dir
 from logpager.settings import Settings
-from logpager.textformats import iter_text_events
 
 __all__ = [
     "TIMESTAMP_KEY_CANDIDATES",
@@ -104,7 +104,7 @@ class _Input:
 
 def samples_dir() -> Path:
     """:return: The folder of bundled real sample logs (Loghub)."""
-    return Path(__file__).resolve().parent / "samples" / "loghub"
+    return Path(__file__).resolve().parents[1] / "samples" / "loghub"
 
 
 def sample_files() -> list[Path]:
@@ -426,7 +426,7 @@ def ingest(
     :param timestamp_key: The timestamp field of JSON inputs, as a clp-s path (``a.b``);
         found among :data:`TIMESTAMP_KEY_CANDIDATES` when omitted.
     :param default_year: Year for text timestamps without one (syslog); see
-        :mod:`logpager.textformats`.
+        :mod:`logpager.ingest.textformats`.
     :param progress: Called with a line of progress now and then (e.g. ``print``); ``None``
         is quiet.
     :return: What was added.

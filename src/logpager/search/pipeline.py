@@ -1,7 +1,7 @@
 """From a query to a cached result: the search and the streaming build, overlapped.
 
 The engine runs in its own process, so the work of this one can overlap it. While ``clp-s``
-searches, its hits are sorted and compressed into runs (:mod:`logpager.backends.runs`) and
+searches, its hits are sorted and compressed into runs (:mod:`logpager.search.runs`) and
 the result's zstd dictionary is trained on the first hits (``on_sample`` hands them to
 :meth:`ResultBuilder.prime`, which trains in a worker thread). Once the search has ended,
 the runs are merged latest first and handed over batch by batch
@@ -17,9 +17,10 @@ import asyncio
 import time
 from collections.abc import Sequence
 
-from logpager.backends.base import SearchBackend, SearchOutcome
-from logpager.cache import Clock, QueryResult, ResultBuilder
-from logpager.governor import release_free_memory
+from logpager.cache import QueryResult, ResultBuilder
+from logpager.clock import Clock
+from logpager.memory.governor import release_free_memory
+from logpager.search.backend import SearchBackend, SearchOutcome
 from logpager.settings import Settings
 
 __all__ = ["search_and_cache", "search_and_cache_async"]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from logpager.backends.base import LinkedEvent, SearchBackend, SearchOutcome
-from logpager.backends.clp_s import (
+from logpager.search.backend import LinkedEvent, SearchBackend, SearchOutcome
+from logpager.search.clp_s import (
     ClpSBackend,
     archives_dir,
     find_clp_s,

@@ -198,8 +198,8 @@ def run_search(args: argparse.Namespace) -> int:
     :param args: Parsed arguments of :func:`add_search_parser`.
     :return: Exit status.
     """
-    from logpager.backends import ClpSBackend
-    from logpager.pipeline import search_and_cache
+    from logpager.search import ClpSBackend
+    from logpager.search.pipeline import search_and_cache
 
     try:
         settings = _settings(args, page_size=getattr(args, "page_size", None))

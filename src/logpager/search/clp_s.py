@@ -14,7 +14,7 @@ The query is positional (the file output handler rules out ``--query=``) and sta
 space, so a query such as ``-h`` or ``--help`` is parsed as KQL, never as an option (without
 the space ``--help`` exits 0 with no output, indistinguishable from "no matches"). No shell is
 involved. Hits are decoded in blocks of a few thousand rows straight into Arrow arrays, and
-each block is sorted and compressed into a run (:mod:`logpager.backends.runs`) while ``clp-s``
+each block is sorted and compressed into a run (:mod:`logpager.search.runs`) while ``clp-s``
 is still searching: it runs in its own process, so that work overlaps the search. The best
 ``max_results`` rows (latest first) are kept, so memory stays bounded however many rows match.
 Nothing is returned until ``clp-s`` has exited 0 and the stream ended cleanly; the outcome's
@@ -48,14 +48,6 @@ import msgpack
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from logpager.backends.base import LinkedEvent, SearchOutcome
-from logpager.backends.runs import (
-    HIT_KEY,
-    NO_TIMESTAMP,
-    MergedBatches,
-    SortedRuns,
-    hits_as_results,
-)
 from logpager.errors import (
     BackendCrashedError,
     InvalidTimestampError,
@@ -64,6 +56,14 @@ from logpager.errors import (
     SearchTimeoutError,
 )
 from logpager.schema import ARCHIVE_ID, LOG_EVENT_INDEX, MESSAGE
+from logpager.search.backend import LinkedEvent, SearchOutcome
+from logpager.search.runs import (
+    HIT_KEY,
+    NO_TIMESTAMP,
+    MergedBatches,
+    SortedRuns,
+    hits_as_results,
+)
 from logpager.settings import Settings
 
 __all__ = [

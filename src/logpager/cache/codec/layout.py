@@ -1,7 +1,7 @@
 """The bytes a stored chunk is compressed as: the layout, and writing it one chunk or many.
 
 The stored table (:data:`ENCODED_EVENT_SCHEMA`, made by
-:func:`logpager.chunkcodec.encode_table`) is cut into chunks; each chunk is laid out as:
+:func:`logpager.cache.codec.encode.encode_table`) is cut into chunks; each chunk is laid out as:
 
 ==========  ===================================================================
 header      kind, flags, column widths, elision kind, row count (8 bytes); for events, the
@@ -366,7 +366,7 @@ def pack_chunks(stored: pa.Table | pa.RecordBatch, chunk_rows: int) -> list[byte
     Lays out every chunk of a stored table at once.
 
     :param stored: A stored table (:data:`ENCODED_EVENT_SCHEMA`, each chunk's first row holding
-        absolute values, as :func:`logpager.chunkcodec.encode_table` makes it for
+        absolute values, as :func:`logpager.cache.codec.encode.encode_table` makes it for
         ``chunk_rows``) or rows of the verbatim schema.
     :param chunk_rows: Rows per chunk (the last chunk may be short).
     :return: ``[chunk_bytes(batch) for batch in stored.to_batches(max_chunksize=chunk_rows)]``,

@@ -42,17 +42,17 @@ from mcp_types import ToolAnnotations
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import WithJsonSchema
 
-from logpager.backends import ClpSBackend, SearchBackend
 from logpager.cache import PageDict
 from logpager.errors import (
     INSTRUCTIONS_REQUIRED_TEXT,
     LogpagerError,
     UnknownHandleError,
 )
-from logpager.governor import MemoryGovernor, configure_allocators, page_out_library_pages
-from logpager.pipeline import search_and_cache_async
-from logpager.rerun import make_rerunner
-from logpager.serving import (
+from logpager.memory.governor import MemoryGovernor, configure_allocators, page_out_library_pages
+from logpager.search import ClpSBackend, SearchBackend
+from logpager.search.pipeline import search_and_cache_async
+from logpager.search.rerun import make_rerunner
+from logpager.server.process import (
     ServerStartupError,
     bind_http_sockets,
     check_data_dir,
@@ -240,7 +240,7 @@ class _Tools:
                 return _error(INSTRUCTIONS_REQUIRED_TEXT)
             begin_ms = parse_iso8601_ms(begin_timestamp) if begin_timestamp is not None else None
             end_ms = parse_iso8601_ms(end_timestamp) if end_timestamp is not None else None
-            # The search and the build overlap (see logpager.pipeline); neither blocks the
+            # The search and the build overlap (see logpager.search.pipeline); neither blocks the
             # event loop.
             result, outcome = await search_and_cache_async(
                 self.backend,
@@ -436,7 +436,7 @@ async def run_server_async(settings: Settings, *, server: FastMCP | None = None)
         raise
     # uvicorn is run here rather than through FastMCP's run_http_async so that its server
     # object is ours: its graceful stop on SIGTERM/SIGINT ends with exit status 0 (see
-    # logpager.serving). The app's own lifespan runs the server's lifespan.
+    # logpager.server.process). The app's own lifespan runs the server's lifespan.
     await serve_http(
         app,
         sockets,
@@ -450,7 +450,7 @@ def run_server(settings: Settings, *, server: FastMCP | None = None) -> None:
     Serves over ``settings.transport`` (``stdio`` or streamable ``http``) until stopped.
 
     SIGTERM and SIGINT stop it gracefully and this returns normally (exit status 0); see
-    :mod:`logpager.serving`.
+    :mod:`logpager.server.process`.
 
     :param settings: Settings.
     :param server: The server to run (default: ``create_server(settings)``).

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from logpager import __version__
-from logpager.cli_ingest_search import add_ingest_parser, add_search_parser
+from logpager.cli.ingest_search import add_ingest_parser, add_search_parser
 from logpager.errors import LogpagerError
 from logpager.settings import SettingsError, list_profiles, load_settings
 
@@ -80,9 +80,9 @@ def _add_demo_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from logpager.backends import ClpSBackend
-    from logpager.cli_ingest_search import format_page_table
+    from logpager.cli.ingest_search import format_page_table
     from logpager.ingest import ingest_samples
+    from logpager.search import ClpSBackend
     from logpager.sessions import SessionManager
 
     overrides = {"data_dir": args.data_dir} if args.data_dir is not None else {}
@@ -145,6 +145,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     return status
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -8,7 +8,7 @@ list (a 36-byte UUID repeated on every row otherwise costs ~4 bytes a row even a
 compression), and a message that repeats its row's timestamp at its start
 (``{"timestamp":1226398817000,...`` from text-log ingestion, ``{"timestamp":"2024-05-01T
 00:00:04.320Z",...`` from JSON logs) loses that copy, which is rebuilt from the timestamp
-column when the page is formatted. :mod:`logpager.chunklayout` then lays each chunk of the
+column when the page is formatted. :mod:`logpager.cache.codec.layout` then lays each chunk of the
 stored table out as plain bytes for the compressor (:func:`chunk_bytes` one chunk,
 :func:`pack_chunks` many at once).
 
@@ -44,7 +44,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import zstandard
 
-from logpager.chunklayout import (
+from logpager.cache.codec.layout import (
     ARCHIVE_CODE,
     BASES,
     ELIDED_EPOCH,

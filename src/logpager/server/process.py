@@ -38,8 +38,8 @@ import uvicorn
 from fastmcp import FastMCP
 from fastmcp.server.http import StarletteWithLifespan
 
-from logpager.backends import ingest_hint, list_archive_ids
 from logpager.errors import LogpagerError
+from logpager.search import ingest_hint, list_archive_ids
 
 __all__ = [
     "STOP_SIGNALS",

@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from logpager.backends import SearchBackend
-from logpager.cache import Clock, QueryResult
-from logpager.pipeline import search_and_cache
+from logpager.cache import QueryResult
+from logpager.clock import Clock
+from logpager.search import SearchBackend
+from logpager.search.pipeline import search_and_cache
 from logpager.sessions import Rerunner, Tombstone
 from logpager.settings import Settings
 

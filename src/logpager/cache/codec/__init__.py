@@ -1,0 +1,1 @@
+"""The chunk format: how result rows are encoded, laid out, compressed and decoded."""

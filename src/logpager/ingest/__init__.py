@@ -1,0 +1,23 @@
+"""Ingest: log files (JSON lines or plain text, optionally compressed) into clp-s archives."""
+
+from __future__ import annotations
+
+from logpager.ingest.ingestion import (
+    TIMESTAMP_KEY_CANDIDATES,
+    IngestReport,
+    detect_timestamp_key,
+    ingest,
+    ingest_samples,
+    sample_files,
+    samples_dir,
+)
+
+__all__ = [
+    "TIMESTAMP_KEY_CANDIDATES",
+    "IngestReport",
+    "detect_timestamp_key",
+    "ingest",
+    "ingest_samples",
+    "sample_files",
+    "samples_dir",
+]

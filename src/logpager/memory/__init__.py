@@ -1,0 +1,1 @@
+"""Memory: the governor that evicts under pressure, the probe it reads, the allocators it asks."""

@@ -1,0 +1,66 @@
+"""What a search asks for, as one value: the query, its time range, archives, cap and page size.
+
+A :class:`QuerySpec` travels unchanged from the tool call to the search backend, the
+pipeline, the result builder, the cached :class:`~logpager.cache.QueryResult` and, once the
+result is dropped, its tombstone. A re-run searches with the tombstone's spec, whose
+``archive_ids`` were pinned to the archives the first search covered and whose cap is the
+number of rows it kept: that a re-run sees the same data is visible in the types.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+__all__ = ["QuerySpec"]
+
+
+@dataclass(frozen=True, slots=True)
+class QuerySpec:
+    """
+    One search request.
+
+    :param query: The KQL query.
+    :param begin_ms: Earliest timestamp (epoch ms, inclusive), if any.
+    :param end_ms: Latest timestamp (epoch ms, inclusive), if any.
+    :param archive_ids: Search only these archives; ``None``: every archive present when
+        the search starts.
+    :param max_results: Rows to keep, the latest first; ``None``: the ``max_cached_results``
+        setting.
+    :param page_size: Items per page of the cached result; ``None``: the ``page_size``
+        setting.
+    :raise ValueError: If ``max_results`` or ``page_size`` is given and not positive.
+    """
+
+    query: str
+    begin_ms: int | None = None
+    end_ms: int | None = None
+    archive_ids: tuple[str, ...] | None = None
+    max_results: int | None = None
+    page_size: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.archive_ids is not None and not isinstance(self.archive_ids, tuple):
+            # Callers may hand any sequence; the spec stays hashable and immutable.
+            object.__setattr__(self, "archive_ids", tuple(self.archive_ids))
+        for name in ("max_results", "page_size"):
+            value = getattr(self, name)
+            if value is not None and (type(value) is not int or value < 1):
+                msg = f"{name} must be a positive integer, got {value!r}"
+                raise ValueError(msg)
+
+    def with_archives(self, archive_ids: Iterable[str]) -> QuerySpec:
+        """
+        :param archive_ids: The archives a search covered.
+        :return: This spec pinned to exactly those archives (what a re-run must search).
+        """
+        return dataclasses.replace(self, archive_ids=tuple(archive_ids))
+
+    def with_cap(self, max_results: int) -> QuerySpec:
+        """
+        :param max_results: Rows to keep.
+        :return: This spec with that cap.
+        :raise ValueError: If ``max_results`` is not positive.
+        """
+        return dataclasses.replace(self, max_results=max_results)
