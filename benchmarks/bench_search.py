@@ -48,7 +48,7 @@ import pytest
 from benchmarks._bench_common import bench_events, make_synthetic, median
 from logpager.cache import QueryResult
 from logpager.ingest import ingest
-from logpager.memory.governor import configure_allocators
+from logpager.memory.allocators import configure_allocators
 from logpager.search import ClpSBackend, find_clp_s
 from logpager.search.pipeline import search_and_cache
 from logpager.settings import Settings
@@ -177,7 +177,7 @@ _MEMORY_PROBE = r"""
 import json, sys
 from pathlib import Path
 from logpager.search import ClpSBackend
-from logpager.memory.governor import configure_allocators
+from logpager.memory.allocators import configure_allocators
 from logpager.search.pipeline import search_and_cache
 from logpager.settings import Settings
 

@@ -333,7 +333,7 @@ def test_page_out_library_pages_lowers_file_backed_rss(tmp_path) -> None:
     private = tmp_path / "private.bin"
     code = (
         "import mmap, os, sys, pyarrow.compute, fastmcp\n"
-        "from logpager.memory.governor import page_out_library_pages\n"
+        "from logpager.memory.allocators import page_out_library_pages\n"
         "def rss_file():\n"
         "    for line in open('/proc/self/status'):\n"
         "        if line.startswith('RssFile:'):\n"
@@ -363,7 +363,7 @@ def test_configure_allocators_system_pool() -> None:
 
     code = (
         "import pyarrow as pa\n"
-        "from logpager.memory.governor import configure_allocators\n"
+        "from logpager.memory.allocators import configure_allocators\n"
         "from logpager.settings import Settings\n"
         "configure_allocators(Settings(arrow_memory_pool='system', malloc_arena_max=2))\n"
         "print(pa.default_memory_pool().backend_name)\n"

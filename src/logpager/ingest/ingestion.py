@@ -33,7 +33,7 @@ import zstandard
 
 from logpager.errors import IngestError
 from logpager.ingest.textformats import iter_text_events
-from logpager.search.clp_s import archives_dir, find_clp_s, list_archive_ids, staging_dir
+from logpager.search.datadir import archives_dir, find_clp_s, list_archive_ids, staging_dir
 from logpager.settings import Settings
 
 __all__ = [

@@ -1,12 +1,6 @@
 """The embedded search engine: ``clp-s`` archives in a data directory, searched with KQL.
 
-Layout of a data directory::
-
-    DATA_DIR/archives/<archive-id>/...   complete archives only; clp-s searches this folder
-    DATA_DIR/staging/                    ingests and multi-archive searches work here
-
-``clp-s`` treats every entry of the folder it searches as an archive and stops at the first
-one it cannot open, so nothing but finished archives may ever sit in ``archives/``.
+The data directory's layout is :mod:`logpager.search.datadir`'s.
 
 How a search runs: ``clp-s s [-i] [--tge B] [--tle E] DIR " QUERY" file --path /dev/stdout``
 streams each hit as a msgpack array ``[timestamp_ms, event_json, path, archive_id, index]``.
@@ -36,7 +30,6 @@ import select
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -57,6 +50,13 @@ from logpager.errors import (
 )
 from logpager.schema import ARCHIVE_ID, LOG_EVENT_INDEX, MESSAGE
 from logpager.search.backend import LinkedEvent, SearchOutcome
+from logpager.search.datadir import (
+    archives_dir,
+    find_clp_s,
+    ingest_hint,
+    list_archive_ids,
+    staging_dir,
+)
 from logpager.search.runs import (
     HIT_KEY,
     NO_TIMESTAMP,
@@ -66,21 +66,7 @@ from logpager.search.runs import (
 )
 from logpager.settings import Settings
 
-__all__ = [
-    "ARCHIVES_SUBDIR",
-    "STAGING_SUBDIR",
-    "ClpSBackend",
-    "archives_dir",
-    "find_clp_s",
-    "ingest_hint",
-    "list_archive_ids",
-    "parse_link",
-    "staging_dir",
-    "validate_query",
-]
-
-ARCHIVES_SUBDIR = "archives"
-STAGING_SUBDIR = "staging"
+__all__ = ["ClpSBackend", "parse_link", "validate_query"]
 
 # 2,048 rows per decoded block (~0.5 MB of events): a search of 1 M events (180,000 hits) ran
 # in 0.78-0.83 s against 0.93-1.0 s with 8,192-row blocks (bare clp-s: 0.70 s). The work on a
@@ -108,82 +94,6 @@ _ZERO = pa.scalar(0, pa.int64())
 _NO_TIMESTAMP_KEY = pa.scalar(NO_TIMESTAMP, pa.int64())
 _LOG_PREFIX = re.compile(r"^\S+ \[(?:error|warning|info|debug)\] ", re.MULTILINE)
 _ARCHIVE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
-
-
-def archives_dir(data_dir: Path) -> Path:
-    """
-    :param data_dir: A logpager data directory.
-    :return: The folder that holds its finished archives.
-    """
-    return Path(data_dir) / ARCHIVES_SUBDIR
-
-
-def staging_dir(data_dir: Path) -> Path:
-    """
-    :param data_dir: A logpager data directory.
-    :return: The folder for work in progress (never searched).
-    """
-    return Path(data_dir) / STAGING_SUBDIR
-
-
-def ingest_hint(data_dir: Path) -> str:
-    """
-    :param data_dir: A logpager data directory.
-    :return: One sentence that tells a person how to fill it.
-    """
-    return (
-        f"Ingest logs first: `logpager ingest PATH... --data-dir {data_dir}` "
-        "(JSON lines or plain text, optionally .gz/.zst)."
-    )
-
-
-def list_archive_ids(data_dir: Path) -> list[str]:
-    """
-    :param data_dir: A logpager data directory.
-    :return: Ids of its finished archives, sorted.
-    """
-    root = archives_dir(data_dir)
-    try:
-        entries = list(os.scandir(root))
-    except (FileNotFoundError, NotADirectoryError):
-        return []
-    return sorted(
-        e.name
-        for e in entries
-        if not e.name.startswith(".") and e.is_dir() and (Path(e.path) / "header").is_file()
-    )
-
-
-def find_clp_s(configured: Path | None = None) -> Path:
-    """
-    Locates the ``clp-s`` binary.
-
-    The binary bundled with ``yscope-clp-core`` is preferred over the ``clp-s`` console script
-    next to Python: that script is a Python wrapper that runs the binary as its own child, so
-    killing the wrapper would leave the real search running.
-
-    :param configured: An explicit path (``settings.clp_s_path``), used as is when given.
-    :return: The executable's path.
-    :raise BackendCrashedError: If no ``clp-s`` can be found.
-    """
-    if configured is not None:
-        return Path(configured)
-    try:
-        from importlib.resources import files
-
-        bundled = Path(str(files("yscope_clp_core") / "bin" / "clp-s"))
-        if bundled.is_file():
-            return bundled
-    except (ModuleNotFoundError, TypeError):  # pragma: no cover - package always installed
-        pass
-    beside = Path(sys.executable).parent / "clp-s"  # pragma: no cover
-    if beside.is_file():  # pragma: no cover
-        return beside
-    found = shutil.which("clp-s")  # pragma: no cover
-    if found:  # pragma: no cover
-        return Path(found)
-    msg = "clp-s not found: install yscope-clp-core or set LOGPAGER_CLP_S_PATH"  # pragma: no cover
-    raise BackendCrashedError(msg)  # pragma: no cover
 
 
 def validate_query(query: str, max_length: int) -> str:

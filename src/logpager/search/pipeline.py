@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 from logpager.cache import QueryResult, ResultBuilder
 from logpager.clock import Clock
-from logpager.memory.governor import release_free_memory
+from logpager.memory.allocators import release_free_memory
 from logpager.search.backend import SearchBackend, SearchOutcome
 from logpager.settings import Settings
 

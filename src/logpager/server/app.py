@@ -48,7 +48,8 @@ from logpager.errors import (
     LogpagerError,
     UnknownHandleError,
 )
-from logpager.memory.governor import MemoryGovernor, configure_allocators, page_out_library_pages
+from logpager.memory.allocators import configure_allocators, page_out_library_pages
+from logpager.memory.governor import MemoryGovernor
 from logpager.search import ClpSBackend, SearchBackend
 from logpager.search.pipeline import search_and_cache_async
 from logpager.search.rerun import make_rerunner

@@ -39,7 +39,7 @@ from fastmcp import FastMCP
 from fastmcp.server.http import StarletteWithLifespan
 
 from logpager.errors import LogpagerError
-from logpager.search import ingest_hint, list_archive_ids
+from logpager.search.datadir import ingest_hint, list_archive_ids
 
 __all__ = [
     "STOP_SIGNALS",
