@@ -18,6 +18,7 @@ from typing import Annotated, Any
 from fastmcp import Context, FastMCP
 from pydantic import WithJsonSchema
 
+from logpager.query import QuerySpec
 from logpager.search import ClpSBackend
 from logpager.server import PAGE_INDEX_SCHEMA, create_server, run_server
 from logpager.sessions import SessionManager
@@ -34,7 +35,9 @@ def build_constant_page(settings: Settings) -> dict[str, Any]:
     :return: Page 0 of ``CONSTANT_QUERY`` over the data, built by the real engine and cache,
         so it has the size and shape of what ``get_nth_page`` returns.
     """
-    outcome = ClpSBackend(settings).search(CONSTANT_QUERY, max_results=settings.page_size)
+    outcome = ClpSBackend(settings).search(
+        QuerySpec(CONSTANT_QUERY, max_results=settings.page_size)
+    )
     manager = SessionManager(settings=settings)
     manager.mark_instructions_retrieved("constant")
     page, _ = manager.cache_query_result(

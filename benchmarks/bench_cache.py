@@ -31,6 +31,7 @@ from benchmarks._heap import held_bytes_per_copy, write_batches
 from benchmarks.reference_baseline import ReferenceResult, format_lines
 from logpager.cache import QueryResult
 from logpager.ingest import ingest, sample_files
+from logpager.query import QuerySpec
 from logpager.schema import RESULT_SCHEMA
 from logpager.search import ClpSBackend
 from logpager.settings import Settings
@@ -76,7 +77,7 @@ def loghub_batches(tmp: Path, name: str) -> list[pa.RecordBatch]:
     path = next(p for p in sample_files() if p.name.startswith(name))
     settings = Settings(data_dir=data_dir, max_cached_results=10**6)
     ingest([path], data_dir=data_dir, settings=settings, default_year=2020, progress=None)
-    return list(ClpSBackend(settings).search("*").batches)
+    return list(ClpSBackend(settings).search(QuerySpec("*")).batches)
 
 
 DATASETS = ["synthetic", "Apache", "HDFS", "Linux", "OpenSSH", "Zookeeper"]

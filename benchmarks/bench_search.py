@@ -49,6 +49,7 @@ from benchmarks._bench_common import bench_events, make_synthetic, median
 from logpager.cache import QueryResult
 from logpager.ingest import ingest
 from logpager.memory.allocators import configure_allocators
+from logpager.query import QuerySpec
 from logpager.search import ClpSBackend, find_clp_s
 from logpager.search.pipeline import search_and_cache
 from logpager.settings import Settings
@@ -117,7 +118,7 @@ def _bare(data_dir: Path) -> None:
 
 def _search_and_cache(data_dir: Path) -> QueryResult:
     settings = _settings(data_dir)
-    result, _ = search_and_cache(ClpSBackend(settings), QUERY, settings=settings)
+    result, _ = search_and_cache(ClpSBackend(settings), QuerySpec(QUERY), settings=settings)
     return result
 
 
@@ -129,7 +130,7 @@ def test_search_only(benchmark: Any, data_dir: Path) -> None:
     """The search alone: hits streamed, sorted and compressed into runs, not yet merged."""
 
     def run() -> int:
-        return ClpSBackend(_settings(data_dir)).search(QUERY).num_rows
+        return ClpSBackend(_settings(data_dir)).search(QuerySpec(QUERY)).num_rows
 
     rows = benchmark.pedantic(run, rounds=5, warmup_rounds=1)
     assert rows > 0
@@ -180,6 +181,7 @@ from logpager.search import ClpSBackend
 from logpager.memory.allocators import configure_allocators
 from logpager.search.pipeline import search_and_cache
 from logpager.settings import Settings
+from logpager.query import QuerySpec
 
 def status_kb(field):
     for line in open("/proc/self/status"):
@@ -191,12 +193,12 @@ data_dir, cap, query = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 warm_up, begin, end = sys.argv[4], int(sys.argv[5]), int(sys.argv[6])
 settings = Settings(data_dir=data_dir, max_cached_results=cap)
 configure_allocators(settings)  # as the server does at startup
-search_and_cache(ClpSBackend(settings), warm_up, settings=settings, begin_ms=begin, end_ms=end)
+search_and_cache(ClpSBackend(settings), QuerySpec(warm_up, begin, end), settings=settings)
 # Linux: "5" resets the high-water mark (VmHWM), so the warm-up's own peak is not counted.
 with open("/proc/self/clear_refs", "w") as clear:
     clear.write("5")
 baseline = status_kb("VmRSS")
-result, _ = search_and_cache(ClpSBackend(settings), query, settings=settings)
+result, _ = search_and_cache(ClpSBackend(settings), QuerySpec(query), settings=settings)
 peak = status_kb("VmHWM")
 print(json.dumps({"baseline_kb": baseline, "peak_kb": peak, "growth_bytes": (peak - baseline)
     * 1024, "compressed_bytes": result.compressed_bytes, "rows": result.num_items}))

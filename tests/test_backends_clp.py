@@ -25,6 +25,7 @@ from logpager.errors import (
     SearchTimeoutError,
 )
 from logpager.ingest import ingest
+from logpager.query import QuerySpec
 from logpager.schema import RESULT_SCHEMA
 from logpager.search import (
     ClpSBackend,
@@ -106,7 +107,7 @@ def test_hit_counts_match_raw_lines(
     needles: tuple[str, ...],
     mode: str,
 ) -> None:
-    outcome = _backend(loghub_dir, max_cached_results=100_000).search(query)
+    outcome = _backend(loghub_dir, max_cached_results=100_000).search(QuerySpec(query))
     expected = _grep(raw_lines, *needles, mode=mode)
     assert expected > 0
     assert outcome.total_matches == expected
@@ -116,10 +117,12 @@ def test_hit_counts_match_raw_lines(
 
 
 def test_case_insensitive_by_default(loghub_dir: Path) -> None:
-    lower = _backend(loghub_dir).search("message: *error*").total_matches
-    upper = _backend(loghub_dir).search("message: *ERROR*").total_matches
+    lower = _backend(loghub_dir).search(QuerySpec("message: *error*")).total_matches
+    upper = _backend(loghub_dir).search(QuerySpec("message: *ERROR*")).total_matches
     assert lower == upper
-    sensitive = _backend(loghub_dir, ignore_case=False).search("message: *ERROR*").total_matches
+    sensitive = (
+        _backend(loghub_dir, ignore_case=False).search(QuerySpec("message: *ERROR*")).total_matches
+    )
     assert 0 < sensitive < lower
 
 
@@ -136,7 +139,7 @@ def test_time_range_counts_match_raw_lines(
     expected = sum(1 for line in raw_lines["HDFS_2k.log"] if in_range(line))
     assert expected > 0
     outcome = _backend(loghub_dir, max_cached_results=10_000).search(
-        "*", begin_ms=begin, end_ms=end
+        QuerySpec("*", begin_ms=begin, end_ms=end)
     )
     assert outcome.total_matches == expected
     rows = _all_rows(outcome)
@@ -144,23 +147,23 @@ def test_time_range_counts_match_raw_lines(
 
 
 def test_results_latest_first_and_capped(loghub_dir: Path) -> None:
-    outcome = _backend(loghub_dir, max_cached_results=1000).search("*")
+    outcome = _backend(loghub_dir, max_cached_results=1000).search(QuerySpec("*"))
     assert outcome.total_matches == 10_000
     assert outcome.num_rows == 1000
     assert outcome.truncated
     stamps = [r["timestamp"] for r in _all_rows(outcome)]
     assert stamps == sorted(stamps, reverse=True)
-    full = _backend(loghub_dir, max_cached_results=20_000).search("*")
+    full = _backend(loghub_dir, max_cached_results=20_000).search(QuerySpec("*"))
     all_stamps = [r["timestamp"] for r in _all_rows(full)]
     assert all_stamps[:1000] == stamps
     # Small cap forces the streaming top-N prune; it must keep exactly the latest rows.
-    tiny = _backend(loghub_dir).search("*", max_results=7)
+    tiny = _backend(loghub_dir).search(QuerySpec("*", max_results=7))
     assert [r["timestamp"] for r in _all_rows(tiny)] == all_stamps[:7]
 
 
 def test_columns_filled(synthetic_dir: tuple[Path, list[dict[str, Any]]]) -> None:
     data, events = synthetic_dir
-    outcome = _backend(data).search("level: ERROR", max_results=5)
+    outcome = _backend(data).search(QuerySpec("level: ERROR", max_results=5))
     rows = _all_rows(outcome)
     assert len(rows) == 5
     for row in rows:
@@ -191,14 +194,14 @@ def test_json_field_queries(
 ) -> None:
     data, events = synthetic_dir
     expected = sum(1 for e in events if predicate(e))
-    assert _backend(data).search(query).total_matches == expected
+    assert _backend(data).search(QuerySpec(query)).total_matches == expected
 
 
 def test_debug_share_is_about_18_percent(
     synthetic_dir: tuple[Path, list[dict[str, Any]]],
 ) -> None:
     data, events = synthetic_dir
-    share = _backend(data).search("level: DEBUG").total_matches / len(events)
+    share = _backend(data).search(QuerySpec("level: DEBUG")).total_matches / len(events)
     assert 0.16 < share < 0.20
 
 
@@ -206,28 +209,28 @@ def test_archive_subsets(loghub_dir: Path) -> None:
     backend = _backend(loghub_dir, max_cached_results=20_000)
     ids = backend.list_archives()
     assert len(ids) == 5
-    one = backend.search("*", archive_ids=ids[:1])
-    two = backend.search("*", archive_ids=ids[1:3])
+    one = backend.search(QuerySpec("*", archive_ids=tuple(ids[:1])))
+    two = backend.search(QuerySpec("*", archive_ids=tuple(ids[1:3])))
     assert one.total_matches == 2000
     assert one.archive_ids == tuple(ids[:1])
     assert two.total_matches == 4000
     assert set(two.archive_ids) == set(ids[1:3])
     assert {r["archive_id"] for r in _all_rows(two)} == set(ids[1:3])
-    assert backend.search("*", archive_ids=[*ids, "gone"]).total_matches == 10_000
+    assert backend.search(QuerySpec("*", archive_ids=(*ids, "gone"))).total_matches == 10_000
     with pytest.raises(NoArchivesError, match="Please run a new query"):
-        backend.search("*", archive_ids=["gone"])
+        backend.search(QuerySpec("*", archive_ids=("gone",)))
     assert not any((loghub_dir / "staging").iterdir())
 
 
 def test_malformed_query_includes_parser_message(loghub_dir: Path) -> None:
     with pytest.raises(QuerySyntaxError, match=r"Parser error: .*expecting"):
-        _backend(loghub_dir).search("message: (error")
+        _backend(loghub_dir).search(QuerySpec("message: (error"))
     with pytest.raises(QuerySyntaxError, match="Lexer error"):
-        _backend(loghub_dir).search('message: "unterminated')
+        _backend(loghub_dir).search(QuerySpec('message: "unterminated'))
 
 
 def test_logically_false_query_is_no_results(synthetic_dir: tuple[Path, object]) -> None:
-    outcome = _backend(synthetic_dir[0]).search("duration_ms > abc")
+    outcome = _backend(synthetic_dir[0]).search(QuerySpec("duration_ms > abc"))
     assert outcome.total_matches == 0
     assert list(outcome.batches) == []
 
@@ -240,8 +243,8 @@ def test_option_like_queries_are_kql(tmp_path: Path, flag: str) -> None:
     ingest([source], data_dir=tmp_path / "d")
     backend = _backend(tmp_path / "d")
     # As a bare query, it must be parsed as KQL (free text), never as an option.
-    assert backend.search(flag).total_matches == 1
-    assert backend.search(f'flag: "{flag}"').total_matches == 1
+    assert backend.search(QuerySpec(flag)).total_matches == 1
+    assert backend.search(QuerySpec(f'flag: "{flag}"')).total_matches == 1
 
 
 @pytest.mark.parametrize(
@@ -256,14 +259,14 @@ def test_option_like_queries_are_kql(tmp_path: Path, flag: str) -> None:
 )
 def test_query_validation(loghub_dir: Path, query: str, match: str) -> None:
     with pytest.raises(QuerySyntaxError, match=match):
-        _backend(loghub_dir).search(query)
+        _backend(loghub_dir).search(QuerySpec(query))
     with pytest.raises(QuerySyntaxError):
         validate_query(query, 16_384)
 
 
 def test_begin_after_end(loghub_dir: Path) -> None:
     with pytest.raises(InvalidTimestampError):
-        _backend(loghub_dir).search("*", begin_ms=10, end_ms=5)
+        _backend(loghub_dir).search(QuerySpec("*", begin_ms=10, end_ms=5))
 
 
 @pytest.mark.parametrize("make", ["missing", "empty", "staging-only"])
@@ -274,7 +277,7 @@ def test_no_archives_error_says_how_to_ingest(tmp_path: Path, make: str) -> None
     if make == "staging-only":
         (data / "staging" / "ingest-x").mkdir(parents=True)
     with pytest.raises(NoArchivesError, match=r"logpager ingest PATH\.\.\. --data-dir"):
-        _backend(data).search("*")
+        _backend(data).search(QuerySpec("*"))
 
 
 def _fake_clp_s(tmp_path: Path, body: str) -> Path:
@@ -299,19 +302,19 @@ def _pids(tmp_path: Path) -> list[int]:
 def test_killed_mid_stream_is_a_crash(loghub_dir: Path, tmp_path: Path) -> None:
     fake = _fake_clp_s(tmp_path, '"$REAL" "$@"\nkill -9 $$')
     with pytest.raises(BackendCrashedError, match="killed by signal SIGKILL"):
-        _backend(loghub_dir, clp_s_path=fake).search("*")
+        _backend(loghub_dir, clp_s_path=fake).search(QuerySpec("*"))
 
 
 def test_truncated_stream_is_a_crash(loghub_dir: Path, tmp_path: Path) -> None:
     fake = _fake_clp_s(tmp_path, '"$REAL" "$@" | head -c 1000\nexit 0')
     with pytest.raises(BackendCrashedError, match="middle of a result"):
-        _backend(loghub_dir, clp_s_path=fake).search("*")
+        _backend(loghub_dir, clp_s_path=fake).search(QuerySpec("*"))
 
 
 def test_nonzero_exit_is_a_crash(loghub_dir: Path, tmp_path: Path) -> None:
     fake = _fake_clp_s(tmp_path, '"$REAL" "$@"\necho "[error] disk on fire" >&2\nexit 3')
     with pytest.raises(BackendCrashedError, match=r"exit status 3.*disk on fire"):
-        _backend(loghub_dir, clp_s_path=fake).search("*")
+        _backend(loghub_dir, clp_s_path=fake).search(QuerySpec("*"))
 
 
 def test_timeout_kills_and_reaps(loghub_dir: Path, tmp_path: Path) -> None:
@@ -319,7 +322,7 @@ def test_timeout_kills_and_reaps(loghub_dir: Path, tmp_path: Path) -> None:
     backend = _backend(loghub_dir, clp_s_path=fake, search_timeout_seconds=0.5)
     began = time.monotonic()
     with pytest.raises(SearchTimeoutError, match=r"ran past 0\.5 s"):
-        backend.search("*")
+        backend.search(QuerySpec("*"))
     assert time.monotonic() - began < 5
     deadline = time.monotonic() + 5
     while not all(_gone(pid) for pid in _pids(tmp_path)) and time.monotonic() < deadline:
@@ -328,14 +331,14 @@ def test_timeout_kills_and_reaps(loghub_dir: Path, tmp_path: Path) -> None:
 
 
 async def test_async_search(loghub_dir: Path) -> None:
-    outcome = await _backend(loghub_dir).search_async("message: *error*")
+    outcome = await _backend(loghub_dir).search_async(QuerySpec("message: *error*"))
     assert outcome.total_matches > 0
 
 
 async def test_async_cancel_kills_and_reaps(loghub_dir: Path, tmp_path: Path) -> None:
     fake = _fake_clp_s(tmp_path, "sleep 30")
     backend = _backend(loghub_dir, clp_s_path=fake)
-    task = asyncio.create_task(backend.search_async("*"))
+    task = asyncio.create_task(backend.search_async(QuerySpec("*")))
     while not (tmp_path / "pids").exists():
         await asyncio.sleep(0.02)
     began = time.monotonic()
@@ -348,7 +351,7 @@ async def test_async_cancel_kills_and_reaps(loghub_dir: Path, tmp_path: Path) ->
 
 def test_resolve_link(loghub_dir: Path) -> None:
     backend = _backend(loghub_dir)
-    rows = _all_rows(backend.search("message: *PacketResponder*", max_results=3))
+    rows = _all_rows(backend.search(QuerySpec("message: *PacketResponder*", max_results=3)))
     target = rows[1]
     linked = backend.resolve_link(
         str(target["archive_id"]), int(target["log_event_index"]), context=2
@@ -375,7 +378,7 @@ def test_backend_satisfies_protocol(loghub_dir: Path) -> None:
 
 
 def test_outcome_helpers(loghub_dir: Path) -> None:
-    outcome = _backend(loghub_dir).search("*", max_results=40_000)
+    outcome = _backend(loghub_dir).search(QuerySpec("*", max_results=40_000))
     assert isinstance(outcome.to_table(), pa.Table)
     assert outcome.to_table().num_rows == 10_000
     assert len(list(outcome.iter_batches())) == len(outcome.batches)
@@ -415,7 +418,7 @@ def _ranked(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def test_interleaved_archives_merge_like_one_sort(
     interleaved_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    reference = _backend(interleaved_dir, max_cached_results=100_000).search("*")
+    reference = _backend(interleaved_dir, max_cached_results=100_000).search(QuerySpec("*"))
     assert reference.total_matches == 12_000
     everything = _ranked(_all_rows(reference))
     assert len({r["archive_id"] for r in everything}) == 4
@@ -424,7 +427,7 @@ def test_interleaved_archives_merge_like_one_sort(
     small = _backend(
         interleaved_dir, run_piece_bytes=1_024, max_sorted_runs=3, max_cached_results=4_000
     )
-    outcome = small.search("*")
+    outcome = small.search(QuerySpec("*"))
     assert (outcome.total_matches, outcome.num_rows) == (12_000, 4_000)
     assert _all_rows(outcome) == everything[:4_000]
     assert _all_rows(reference) == everything
@@ -440,7 +443,7 @@ def test_search_streams_into_a_primed_builder(synthetic_dir: tuple[Path, object]
         samples.append(sample)
         builder.prime(sample)
 
-    outcome = ClpSBackend(settings).search("*", on_sample=on_sample)
+    outcome = ClpSBackend(settings).search(QuerySpec("*"), on_sample=on_sample)
     assert len(samples) == 1
     assert samples[0].schema.equals(RESULT_SCHEMA)
     stamps = samples[0].column("timestamp").to_pylist()
@@ -455,7 +458,7 @@ def test_search_streams_into_a_primed_builder(synthetic_dir: tuple[Path, object]
     assert outcome.num_rows == 20_000
     with pytest.raises(RuntimeError, match="handed over"):
         outcome.batches[0]
-    again = ClpSBackend(settings).search("*")
+    again = ClpSBackend(settings).search(QuerySpec("*"))
     plain = QueryResult.from_batches(again.batches, settings=settings, presorted=True)
     assert (result.num_items, result.num_total_matches) == (20_000, 20_000)
     for page in (0, 1, 999, result.num_pages - 1):
@@ -464,6 +467,6 @@ def test_search_streams_into_a_primed_builder(synthetic_dir: tuple[Path, object]
 
 def test_no_sample_when_all_hits_fit_one_block(loghub_dir: Path) -> None:
     samples: list[pa.RecordBatch] = []
-    outcome = _backend(loghub_dir).search("message: *error*", on_sample=samples.append)
+    outcome = _backend(loghub_dir).search(QuerySpec("message: *error*"), on_sample=samples.append)
     assert outcome.total_matches > 0
     assert samples == []

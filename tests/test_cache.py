@@ -20,6 +20,7 @@ from logpager.cache import QueryResult, ResultBuilder, validate_page_index
 from logpager.cache.codec.encode import chunk_bytes, decompress, encode_chunks, encode_table
 from logpager.cache.result import _train_dictionary
 from logpager.errors import InvalidPageIndexError
+from logpager.query import QuerySpec
 from logpager.schema import RESULT_SCHEMA, VERBATIM_SCHEMA
 from logpager.settings import Settings
 from tests.conftest import make_events
@@ -45,7 +46,7 @@ def all_items(result: QueryResult) -> list[str]:
 )
 def test_page_arithmetic_edges(n, page_size, pages, last_len):
     items = [f"item {i}" for i in range(n)]
-    r = QueryResult.from_items(items, page_size=page_size)
+    r = QueryResult.from_items(items, QuerySpec("", page_size=page_size))
     assert r.num_pages == pages
     last = r.get_page(max(pages - 1, 0))
     assert len(last["items"]) == last_len
@@ -98,7 +99,7 @@ def test_pages_concatenate_to_input_order(n, page_size, pages_per_chunk):
 
 def test_batches_are_ordered_latest_first_and_formatted():
     batch = make_events(25)
-    r = QueryResult.from_batches([batch], query="level: INFO")
+    r = QueryResult.from_batches([batch], QuerySpec("level: INFO"))
     first = r.get_page(0)["items"][0]
     assert first == (
         'timestamp: 2023-11-14T22:13:44.000Z, message: {"level":"INFO","message":"event 24"}, '
@@ -119,7 +120,7 @@ def test_missing_timestamp_and_link_show_na():
 
 def test_truncation_keeps_latest_and_reports_true_total():
     batch = make_events(2500)
-    r = QueryResult.from_batches([batch], max_cached_results=1000)
+    r = QueryResult.from_batches([batch], QuerySpec("", max_results=1000))
     assert r.num_items == 1000
     assert r.num_total_matches == 2500
     assert r.truncated is True
@@ -171,7 +172,7 @@ def test_schema_mismatch_is_rejected():
 
 def test_compressed_size_is_exact_and_much_smaller_than_text():
     batch = make_events(5000)
-    r = QueryResult.from_batches([batch], max_cached_results=10**6)
+    r = QueryResult.from_batches([batch], QuerySpec("", max_results=10**6))
     raw = sum(len(m) for m in batch.column("message").to_pylist())
     assert r.compressed_bytes == sum(len(c) for c in r._chunks) + len(r._dictionary or b"")
     assert r.compressed_bytes < raw / 3
@@ -191,7 +192,7 @@ def test_decoded_lru_is_bounded_and_droppable():
 
 
 def test_no_python_list_of_results_is_kept():
-    r = QueryResult.from_batches([make_events(3000)], max_cached_results=10**6)
+    r = QueryResult.from_batches([make_events(3000)], QuerySpec("", max_results=10**6))
     r.drop_decoded()
     held = [v for v in (getattr(r, slot, None) for slot in r.__slots__) if isinstance(v, list)]
     # Only the chunk blobs, the archive names and the link pieces are lists.
@@ -201,7 +202,9 @@ def test_no_python_list_of_results_is_kept():
 
 def test_facts_are_recorded():
     r = QueryResult.from_batches(
-        [make_events(3)], query="q", begin_ms=1, end_ms=2, archive_ids=["arch-1"], clock=lambda: 7.0
+        [make_events(3)],
+        QuerySpec("q", begin_ms=1, end_ms=2, archive_ids=("arch-1",)),
+        clock=lambda: 7.0,
     )
     assert (r.query, r.begin_ms, r.end_ms, r.archive_ids, r.created_at) == (
         "q",
@@ -267,12 +270,8 @@ def _one_shot(table: pa.Table, settings: Settings, total: int) -> QueryResult:
         dictionary=None,
         num_items=table.num_rows,
         num_total_matches=total,
-        page_size=settings.page_size,
         chunk_rows=chunk_rows,
-        query="",
-        begin_ms=None,
-        end_ms=None,
-        archive_ids=(),
+        spec=QuerySpec("", page_size=settings.page_size, archive_ids=()),
         link_template=settings.link_template,
         decoded_capacity=settings.decoded_chunk_cache_size,
         clock=time.monotonic,
@@ -346,12 +345,12 @@ def test_builder_cap_counts_everything_and_stops_reading_when_told_the_total():
             read.append(batch.num_rows)
             yield batch
 
-    counted = QueryResult.from_batches(batches(), max_cached_results=700, presorted=True)
+    counted = QueryResult.from_batches(batches(), QuerySpec("", max_results=700), presorted=True)
     assert (counted.num_items, counted.num_total_matches) == (700, 3_000)
     assert sum(read) == 3_000
     read.clear()
     told = QueryResult.from_batches(
-        batches(), max_cached_results=700, presorted=True, total_matches=3_000
+        batches(), QuerySpec("", max_results=700), presorted=True, total_matches=3_000
     )
     assert (told.num_items, told.num_total_matches) == (700, 3_000)
     assert sum(read) < 3_000
@@ -423,7 +422,7 @@ def test_builder_rejects_mixed_schemas_and_bad_limits():
     with pytest.raises(ValueError, match="must not be negative"):
         ResultBuilder(max_compressed_bytes=-1)
     with pytest.raises(ValueError, match="must be positive"):
-        ResultBuilder(page_size=0)
+        ResultBuilder(QuerySpec("", page_size=0))
 
 
 def test_builder_threads_end_after_build_and_close():

@@ -9,7 +9,8 @@ import pytest
 from logpager.cache import QueryResult
 from logpager.memory.governor import Budget, MemoryGovernor
 from logpager.memory.probe import MemoryReading
-from logpager.sessions import SessionManager, Tombstone
+from logpager.query import QuerySpec
+from logpager.sessions import SessionManager
 from logpager.settings import Settings
 from tests.conftest import FakeClock, make_events
 
@@ -33,7 +34,7 @@ class FakeReader:
 def _result(clock: FakeClock, n: int = 2_000, *, start_ms: int = 1_700_000_000_000) -> QueryResult:
     return QueryResult.from_batches(
         [make_events(n, start_ms=start_ms)],
-        query=f"q{start_ms}",
+        QuerySpec(f"q{start_ms}"),
         settings=Settings(max_cached_results=100_000),
         clock=clock,
     )
@@ -220,7 +221,7 @@ def test_result_over_budget_is_truncated_not_fatal(clock: FakeClock, reader: Fak
     assert limit is not None
     big = QueryResult.from_batches(
         [make_events(50_000)],
-        query="big",
+        QuerySpec("big"),
         settings=manager.settings,
         max_compressed_bytes=limit,
         clock=clock,
@@ -243,20 +244,15 @@ def test_result_over_budget_is_truncated_not_fatal(clock: FakeClock, reader: Fak
 
 class _CountingRerun:
     def __init__(self, clock: FakeClock, settings: Settings) -> None:
-        self.calls: list[Tombstone] = []
+        self.calls: list[QuerySpec] = []
         self.clock = clock
         self.settings = settings
 
-    def __call__(self, tombstone: Tombstone) -> QueryResult:
-        self.calls.append(tombstone)
-        start = int(tombstone.query.removeprefix("q"))
+    def __call__(self, spec: QuerySpec) -> QueryResult:
+        self.calls.append(spec)
+        start = int(spec.query.removeprefix("q"))
         return QueryResult.from_batches(
-            [make_events(2_000, start_ms=start)],
-            query=tombstone.query,
-            settings=self.settings,
-            page_size=tombstone.page_size,
-            max_cached_results=tombstone.max_cached_results,
-            clock=self.clock,
+            [make_events(2_000, start_ms=start)], spec, settings=self.settings, clock=self.clock
         )
 
 
@@ -298,11 +294,11 @@ def test_failed_rerun_is_a_clear_error_and_retryable(clock: FakeClock, reader: F
     good = _CountingRerun(clock, manager.settings)
     calls = {"n": 0}
 
-    def flaky(tombstone: Tombstone) -> QueryResult:
+    def flaky(spec: QuerySpec) -> QueryResult:
         calls["n"] += 1
         if calls["n"] == 1:
             raise BackendCrashedError("clp-s was killed by signal 9")
-        return good(tombstone)
+        return good(spec)
 
     manager.rerun = flaky
     manager.cache_query_result("a", "q1700000000000", [make_events(2_000)])

@@ -12,6 +12,7 @@ import zstandard
 
 from logpager.errors import IngestError
 from logpager.ingest import detect_timestamp_key, ingest, ingest_samples, sample_files
+from logpager.query import QuerySpec
 from logpager.search import ClpSBackend, list_archive_ids, staging_dir
 from logpager.settings import Settings
 from tests.conftest import LOGHUB
@@ -28,7 +29,7 @@ SAMPLE_NAMES = [
 
 
 def _count(data_dir: Path, query: str = "*", **kw: Any) -> int:
-    return ClpSBackend(Settings(data_dir=data_dir)).search(query, **kw).total_matches
+    return ClpSBackend(Settings(data_dir=data_dir)).search(QuerySpec(query, **kw)).total_matches
 
 
 def _staging_empty(data_dir: Path) -> bool:
@@ -108,7 +109,7 @@ def test_at_timestamp_key_is_escaped_for_clp_s(tmp_path: Path) -> None:
         '{"@timestamp": "2021-01-01T00:00:00Z", "m": "b"}\n'
     )
     ingest([source], data_dir=tmp_path / "d")
-    outcome = ClpSBackend(Settings(data_dir=tmp_path / "d")).search("*")
+    outcome = ClpSBackend(Settings(data_dir=tmp_path / "d")).search(QuerySpec("*"))
     assert outcome.batches[0].column("timestamp").to_pylist() == [
         1_609_459_200_000,
         1_577_836_800_000,

@@ -12,6 +12,7 @@ import pytest
 from logpager.cache import QueryResult
 from logpager.errors import BackendCrashedError
 from logpager.ingest import ingest
+from logpager.query import QuerySpec
 from logpager.search import ClpSBackend, find_clp_s
 from logpager.search.pipeline import search_and_cache, search_and_cache_async
 from logpager.settings import Settings
@@ -41,8 +42,10 @@ def _pages(result: QueryResult) -> list[list[str]]:
 
 def test_same_result_as_search_then_cache(data_dir: Path) -> None:
     settings = Settings(data_dir=data_dir, max_cached_results=4_000)
-    result, outcome = search_and_cache(ClpSBackend(settings), "level: INFO", settings=settings)
-    again = ClpSBackend(settings).search("level: INFO")
+    result, outcome = search_and_cache(
+        ClpSBackend(settings), QuerySpec("level: INFO"), settings=settings
+    )
+    again = ClpSBackend(settings).search(QuerySpec("level: INFO"))
     plain = QueryResult.from_batches(
         again.batches, settings=settings, total_matches=again.total_matches, presorted=True
     )
@@ -56,10 +59,10 @@ def test_same_result_as_search_then_cache(data_dir: Path) -> None:
 
 async def test_async_and_byte_limit(data_dir: Path) -> None:
     settings = Settings(data_dir=data_dir, max_cached_results=100_000)
-    full, _ = await search_and_cache_async(ClpSBackend(settings), "*", settings=settings)
+    full, _ = await search_and_cache_async(ClpSBackend(settings), QuerySpec("*"), settings=settings)
     limit = full.compressed_bytes // 4
     cut, outcome = await search_and_cache_async(
-        ClpSBackend(settings), "*", settings=settings, max_compressed_bytes=limit
+        ClpSBackend(settings), QuerySpec("*"), settings=settings, max_compressed_bytes=limit
     )
     assert outcome.total_matches == cut.num_total_matches == 30_000
     assert 0 < cut.num_items < 30_000
@@ -76,5 +79,5 @@ def test_crash_mid_stream_caches_nothing_and_leaves_no_threads(
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     settings = Settings(data_dir=data_dir, clp_s_path=fake, max_cached_results=100_000)
     with pytest.raises(BackendCrashedError, match="SIGKILL"):
-        search_and_cache(ClpSBackend(settings), "*", settings=settings)
+        search_and_cache(ClpSBackend(settings), QuerySpec("*"), settings=settings)
     assert _compress_threads_gone()

@@ -9,6 +9,7 @@ from fastmcp import Client
 
 from logpager.ingest import ingest
 from logpager.memory.governor import MemoryGovernor
+from logpager.query import QuerySpec
 from logpager.search import ClpSBackend
 from logpager.search.pipeline import search_and_cache
 from logpager.search.rerun import make_rerunner
@@ -38,7 +39,7 @@ def test_rerun_after_new_ingest_gives_the_same_pages(data_dir: Path) -> None:
     settings = Settings(data_dir=data_dir, require_instructions=False, max_cached_results=5000)
     backend = ClpSBackend(settings)
     manager = SessionManager(settings=settings, rerun=make_rerunner(backend, settings))
-    result, _ = search_and_cache(backend, QUERY, settings=settings)
+    result, _ = search_and_cache(backend, QuerySpec(QUERY), settings=settings)
     page, _ = manager.cache_query_result("s", QUERY, result, archive_ids=result.archive_ids)
     handle = page["result_handle"]
     before = _all_pages(manager, "s", handle)
@@ -49,7 +50,7 @@ def test_rerun_after_new_ingest_gives_the_same_pages(data_dir: Path) -> None:
     assert manager.evict_result(session, handle) > 0
     # New data that matches the query arrives after the first run...
     ingest([LOGHUB / "Apache_2k.log"], data_dir=data_dir, default_year=2021)
-    fresh, _ = search_and_cache(backend, QUERY, settings=settings)
+    fresh, _ = search_and_cache(backend, QuerySpec(QUERY), settings=settings)
     assert fresh.num_total_matches == 2 * matches
     # ...but the re-run sees only the archives of the first run.
     after = _all_pages(manager, "s", handle)
@@ -65,7 +66,7 @@ def test_rerun_of_a_deleted_archive_is_a_clear_error(data_dir: Path) -> None:
     settings = Settings(data_dir=data_dir, require_instructions=False)
     backend = ClpSBackend(settings)
     manager = SessionManager(settings=settings, rerun=make_rerunner(backend, settings))
-    result, _ = search_and_cache(backend, QUERY, settings=settings)
+    result, _ = search_and_cache(backend, QuerySpec(QUERY), settings=settings)
     page, _ = manager.cache_query_result("s", QUERY, result)
     manager.evict_result(manager.sessions["s"], page["result_handle"])
     for archive in result.archive_ids:
@@ -78,7 +79,7 @@ def test_rerun_of_a_deleted_archive_is_a_clear_error(data_dir: Path) -> None:
 
 async def test_server_reruns_what_its_governor_evicted(data_dir: Path) -> None:
     settings = Settings(data_dir=data_dir, max_cached_results=5000)
-    one, _ = search_and_cache(ClpSBackend(settings), QUERY, settings=settings)
+    one, _ = search_and_cache(ClpSBackend(settings), QuerySpec(QUERY), settings=settings)
     # A budget that holds one result: the second search evicts the first.
     tight = settings.model_copy(update={"memory_budget_bytes": int(one.compressed_bytes * 1.5)})
     manager = SessionManager(settings=tight)

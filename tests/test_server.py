@@ -21,6 +21,7 @@ from fastmcp.client.transports import StdioTransport
 
 from logpager.errors import INSTRUCTIONS_REQUIRED_TEXT, UnknownHandleError
 from logpager.ingest import ingest_samples
+from logpager.query import QuerySpec
 from logpager.search import ClpSBackend, parse_link
 from logpager.server import INSTRUCTIONS, STATELESS_HANDLE_REQUIRED_TEXT, create_server
 from logpager.sessions import SessionManager, new_handle
@@ -80,7 +81,7 @@ def links(page: dict[str, Any]) -> list[tuple[str, int]]:
 
 
 def backend_links(settings: Settings, query: str, **kw: Any) -> list[tuple[str, int]]:
-    outcome = ClpSBackend(settings).search(query, **kw)
+    outcome = ClpSBackend(settings).search(QuerySpec(query, **kw))
     return [
         (row["archive_id"], row["log_event_index"])
         for batch in outcome.batches
@@ -379,7 +380,7 @@ async def test_failed_stateless_search_leaves_no_session(
 
 async def test_unexpected_backend_failure_is_an_error_without_trace(settings: Settings) -> None:
     class Broken(ClpSBackend):
-        async def search_async(self, query: str, **kw: Any) -> Any:
+        async def search_async(self, spec: QuerySpec, **kw: Any) -> Any:
             raise RuntimeError("secret internals")
 
     async with Client(create_server(settings, backend=Broken(settings))) as c:

@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from logpager.query import QuerySpec
 from logpager.sessions import SessionManager, TombstoneReason
 from logpager.settings import Settings, SettingsError
 from tests.conftest import FakeClock, make_events
@@ -200,9 +201,9 @@ def test_evicted_result_is_rerun(clock):
 
     calls = []
 
-    def rerun(tombstone):
-        calls.append(tombstone.query)
-        return QueryResult.from_items(["again"], query=tombstone.query)
+    def rerun(spec):
+        calls.append(spec.query)
+        return QueryResult.from_items(["again"], QuerySpec(spec.query))
 
     m = SessionManager(clock=clock, rerun=rerun)
     ready(m, "s")

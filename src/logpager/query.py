@@ -13,7 +13,7 @@ import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["QuerySpec"]
+__all__ = ["NO_QUERY", "QuerySpec"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +46,13 @@ class QuerySpec:
             object.__setattr__(self, "archive_ids", tuple(self.archive_ids))
         for name in ("max_results", "page_size"):
             value = getattr(self, name)
-            if value is not None and (type(value) is not int or value < 1):
-                msg = f"{name} must be a positive integer, got {value!r}"
+            if value is None:
+                continue
+            if type(value) is not int:
+                msg = f"{name} must be an integer, got {value!r}"
+                raise ValueError(msg)
+            if value < 1:
+                msg = f"{name} must be positive, got {value}"
                 raise ValueError(msg)
 
     def with_archives(self, archive_ids: Iterable[str]) -> QuerySpec:
@@ -64,3 +69,7 @@ class QuerySpec:
         :raise ValueError: If ``max_results`` is not positive.
         """
         return dataclasses.replace(self, max_results=max_results)
+
+
+NO_QUERY = QuerySpec("")
+"""The spec of rows that no search produced (the seed API's items, tests)."""

@@ -22,6 +22,7 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any, overload
 
 import pyarrow as pa
@@ -42,6 +43,7 @@ from logpager.cache.codec.encode import (
 )
 from logpager.clock import Clock
 from logpager.errors import InvalidPageIndexError
+from logpager.query import NO_QUERY, QuerySpec
 from logpager.schema import (
     ARCHIVE_ID,
     ITEM,
@@ -208,16 +210,13 @@ class QueryResult:
         "_link_template",
         "_schema",
         "_stored_schema",
-        "archive_ids",
-        "begin_ms",
         "chunk_rows",
         "created_at",
-        "end_ms",
         "last_accessed",
         "num_items",
         "num_total_matches",
         "page_size",
-        "query",
+        "spec",
     )
 
     def __init__(
@@ -230,12 +229,8 @@ class QueryResult:
         dictionary: bytes | None,
         num_items: int,
         num_total_matches: int,
-        page_size: int,
         chunk_rows: int,
-        query: str,
-        begin_ms: int | None,
-        end_ms: int | None,
-        archive_ids: tuple[str, ...],
+        spec: QuerySpec,
         link_template: str,
         decoded_capacity: int,
         clock: Clock,
@@ -261,12 +256,11 @@ class QueryResult:
         self._lazy = _LazyItems(self)
         self.num_items = num_items
         self.num_total_matches = num_total_matches
-        self.page_size = page_size
+        self.spec = spec
+        """What was searched: page size, cap and archives resolved to what this result holds."""
+        assert spec.page_size is not None
+        self.page_size: int = spec.page_size
         self.chunk_rows = chunk_rows
-        self.query = query
-        self.begin_ms = begin_ms
-        self.end_ms = end_ms
-        self.archive_ids = archive_ids
         self.created_at = clock()
         self.last_accessed = self.created_at
 
@@ -276,15 +270,10 @@ class QueryResult:
     def from_batches(
         cls,
         batches: Iterable[pa.RecordBatch | pa.Table],
+        spec: QuerySpec = NO_QUERY,
         *,
-        query: str = "",
-        begin_ms: int | None = None,
-        end_ms: int | None = None,
         settings: Settings | None = None,
-        page_size: int | None = None,
-        max_cached_results: int | None = None,
         total_matches: int | None = None,
-        archive_ids: Sequence[str] = (),
         presorted: bool = False,
         max_compressed_bytes: int | None = None,
         clock: Clock = time.monotonic,
@@ -297,15 +286,12 @@ class QueryResult:
 
         :param batches: Batches with :data:`~logpager.schema.RESULT_SCHEMA` (or the verbatim
             schema), in any order unless ``presorted``.
-        :param query: The KQL query that produced them.
-        :param begin_ms: Lower time bound of the search (epoch ms), if any.
-        :param end_ms: Upper time bound of the search (epoch ms), if any.
+        :param spec: What produced them: the query, its time range, the archives it covered
+            (so a re-run sees the same data), the cap and the page size (``None`` fields:
+            the settings').
         :param settings: Chunking, compression and cap settings; defaults when omitted.
-        :param page_size: Overrides ``settings.page_size``.
-        :param max_cached_results: Overrides ``settings.max_cached_results``.
         :param total_matches: The engine's count of all matches, when it saw more rows than it
             passed on; defaults to the rows received.
-        :param archive_ids: The archives the search covered, so a re-run sees the same data.
         :param presorted: The batches are already latest first (skips the sort, and streams).
         :param max_compressed_bytes: Stop adding chunks once the compressed bytes would exceed
             this (see :class:`ResultBuilder`); ``None``: no limit.
@@ -314,20 +300,10 @@ class QueryResult:
         :raise ValueError: If a batch has another schema or a size is not positive.
         """
         builder = ResultBuilder(
-            settings=settings,
-            page_size=page_size,
-            max_cached_results=max_cached_results,
-            max_compressed_bytes=max_compressed_bytes,
+            spec, settings=settings, max_compressed_bytes=max_compressed_bytes, clock=clock
         )
-        facts: dict[str, Any] = {
-            "query": query,
-            "begin_ms": begin_ms,
-            "end_ms": end_ms,
-            "archive_ids": archive_ids,
-            "clock": clock,
-        }
         if presorted:
-            return builder.build(batches, total_matches=total_matches, **facts)
+            return builder.build(batches, total_matches=total_matches)
         try:
             parts = list(batches)
             schema = parts[0].schema if parts else RESULT_SCHEMA
@@ -345,19 +321,15 @@ class QueryResult:
         received = table.num_rows
         matches = max(total_matches if total_matches is not None else received, received)
         groups = table.to_batches(max_chunksize=builder.group_rows) or [schema.empty_table()]
-        return builder.build(groups, total_matches=matches, **facts)
+        return builder.build(groups, total_matches=matches)
 
     @classmethod
     def from_items(
         cls,
         items: Sequence[str | dict[str, Any]],
+        spec: QuerySpec = NO_QUERY,
         *,
-        query: str = "",
-        begin_ms: int | None = None,
-        end_ms: int | None = None,
         settings: Settings | None = None,
-        page_size: int | None = None,
-        max_cached_results: int | None = None,
         clock: Clock = time.monotonic,
     ) -> QueryResult:
         """
@@ -368,13 +340,9 @@ class QueryResult:
         ``log_event_index``); they are ordered latest first.
 
         :param items: All strings or all dicts.
-        :param query: The query that produced them.
-        :param begin_ms: Lower time bound, if any.
-        :param end_ms: Upper time bound, if any.
+        :param spec: The query that produced them; its ``max_results`` keeps the first
+            (latest) items, its ``page_size`` overrides the setting.
         :param settings: Settings; defaults when omitted.
-        :param page_size: Overrides ``settings.page_size``.
-        :param max_cached_results: Overrides ``settings.max_cached_results``; the first
-            (latest) items are kept.
         :param clock: Monotonic clock.
         :return: The compressed, pageable result.
         :raise TypeError: If items mix kinds or a timestamp is not an int.
@@ -382,18 +350,34 @@ class QueryResult:
         table = _rows_from_items(items)
         return cls.from_batches(
             [table],
-            query=query,
-            begin_ms=begin_ms,
-            end_ms=end_ms,
+            spec,
             settings=settings,
-            page_size=page_size,
-            max_cached_results=max_cached_results,
             total_matches=len(items),
             presorted=True,
             clock=clock,
         )
 
     # --- facts ---------------------------------------------------------------------------------
+
+    @property
+    def query(self) -> str:
+        """:return: The query that produced the result."""
+        return self.spec.query
+
+    @property
+    def begin_ms(self) -> int | None:
+        """:return: Lower time bound of the search (epoch ms), if any."""
+        return self.spec.begin_ms
+
+    @property
+    def end_ms(self) -> int | None:
+        """:return: Upper time bound of the search (epoch ms), if any."""
+        return self.spec.end_ms
+
+    @property
+    def archive_ids(self) -> tuple[str, ...]:
+        """:return: The archives the search covered (empty when not from a search)."""
+        return self.spec.archive_ids or ()
 
     @property
     def num_pages(self) -> int:
@@ -559,32 +543,28 @@ class ResultBuilder:
     Use :meth:`build` (or :meth:`add` then :meth:`finish`); :meth:`close` releases the worker
     threads of a builder that is given up.
 
+    :param spec: What the rows answer: its ``page_size`` and ``max_results`` override the
+        settings', and the result keeps the spec.
     :param settings: Chunking, compression and cap settings; defaults when omitted.
-    :param page_size: Overrides ``settings.page_size``.
-    :param max_cached_results: Overrides ``settings.max_cached_results``.
     :param max_compressed_bytes: Limit of the compressed bytes; ``None``: no limit.
-    :raise ValueError: If a size is not positive or the limit is negative.
+    :param clock: Monotonic clock for the result's ``created_at`` and ``last_accessed``.
+    :raise ValueError: If the limit is negative.
     """
 
     def __init__(
         self,
+        spec: QuerySpec = NO_QUERY,
         *,
         settings: Settings | None = None,
-        page_size: int | None = None,
-        max_cached_results: int | None = None,
         max_compressed_bytes: int | None = None,
+        clock: Clock = time.monotonic,
     ) -> None:
         self._settings = settings = settings or Settings()
-        self.page_size = page_size if page_size is not None else settings.page_size
-        self.cap = (
-            max_cached_results if max_cached_results is not None else settings.max_cached_results
-        )
-        if self.page_size < 1 or self.cap < 1:
-            msg = (
-                "page_size and max_cached_results must be positive, "
-                f"got {self.page_size}, {self.cap}"
-            )
-            raise ValueError(msg)
+        self.page_size: int = spec.page_size or settings.page_size
+        self.cap: int = spec.max_results or settings.max_cached_results
+        self.spec = replace(spec, page_size=self.page_size, max_results=self.cap)
+        """The spec with its page size and cap resolved against the settings."""
+        self._clock = clock
         if max_compressed_bytes is not None and max_compressed_bytes < 0:
             msg = f"max_compressed_bytes must not be negative, got {max_compressed_bytes}"
             raise ValueError(msg)
@@ -683,24 +663,16 @@ class ResultBuilder:
         self,
         batches: Iterable[pa.RecordBatch | pa.Table],
         *,
-        query: str = "",
-        begin_ms: int | None = None,
-        end_ms: int | None = None,
         total_matches: int | None = None,
-        archive_ids: Sequence[str] = (),
-        clock: Clock = time.monotonic,
+        archive_ids: Sequence[str] | None = None,
     ) -> QueryResult:
         """
         Adds every batch, then finishes; stops reading early once nothing more can be kept
         and ``total_matches`` says how many there were.
 
         :param batches: Rows in result order (read once, one batch at a time).
-        :param query: The query that produced the rows.
-        :param begin_ms: Lower time bound of the search (epoch ms), if any.
-        :param end_ms: Upper time bound of the search (epoch ms), if any.
         :param total_matches: The engine's count of all matches; at least the rows received.
-        :param archive_ids: The archives the search covered.
-        :param clock: Monotonic clock for ``created_at`` and ``last_accessed``.
+        :param archive_ids: The archives the search covered (``None``: the spec's).
         :return: The compressed, pageable result.
         :raise ValueError: If a batch's schema differs from the first's or is not supported.
         """
@@ -709,36 +681,18 @@ class ResultBuilder:
                 if self.full and total_matches is not None:
                     break
                 self.add(batch)
-            return self.finish(
-                query=query,
-                begin_ms=begin_ms,
-                end_ms=end_ms,
-                total_matches=total_matches,
-                archive_ids=archive_ids,
-                clock=clock,
-            )
+            return self.finish(total_matches=total_matches, archive_ids=archive_ids)
         finally:
             self.close()
 
     def finish(
-        self,
-        *,
-        query: str = "",
-        begin_ms: int | None = None,
-        end_ms: int | None = None,
-        total_matches: int | None = None,
-        archive_ids: Sequence[str] = (),
-        clock: Clock = time.monotonic,
+        self, *, total_matches: int | None = None, archive_ids: Sequence[str] | None = None
     ) -> QueryResult:
         """
         Encodes the last rows, waits for their compression and makes the result.
 
-        :param query: The query that produced the rows.
-        :param begin_ms: Lower time bound of the search (epoch ms), if any.
-        :param end_ms: Upper time bound of the search (epoch ms), if any.
         :param total_matches: The engine's count of all matches; at least the rows received.
-        :param archive_ids: The archives the search covered.
-        :param clock: Monotonic clock for ``created_at`` and ``last_accessed``.
+        :param archive_ids: The archives the search covered (``None``: the spec's).
         :return: The compressed, pageable result.
         """
         schema = self._schema or RESULT_SCHEMA
@@ -761,15 +715,11 @@ class ResultBuilder:
             dictionary=self._dictionary,
             num_items=self._kept_rows,
             num_total_matches=matches,
-            page_size=self.page_size,
             chunk_rows=self.chunk_rows,
-            query=query,
-            begin_ms=begin_ms,
-            end_ms=end_ms,
-            archive_ids=tuple(archive_ids),
+            spec=self.spec if archive_ids is None else self.spec.with_archives(archive_ids),
             link_template=self._settings.link_template,
             decoded_capacity=self._settings.decoded_chunk_cache_size,
-            clock=clock,
+            clock=self._clock,
         )
 
     def close(self) -> None:

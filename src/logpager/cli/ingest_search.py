@@ -198,6 +198,7 @@ def run_search(args: argparse.Namespace) -> int:
     :param args: Parsed arguments of :func:`add_search_parser`.
     :return: Exit status.
     """
+    from logpager.query import QuerySpec
     from logpager.search import ClpSBackend
     from logpager.search.pipeline import search_and_cache
 
@@ -211,9 +212,8 @@ def run_search(args: argparse.Namespace) -> int:
         return _fail("--page must be 0 or more", 2)
     try:
         # The server's streaming path: the result is built while clp-s searches.
-        result, _outcome = search_and_cache(
-            ClpSBackend(settings), args.query, settings=settings, begin_ms=begin_ms, end_ms=end_ms
-        )
+        spec = QuerySpec(args.query, begin_ms, end_ms)
+        result, _outcome = search_and_cache(ClpSBackend(settings), spec, settings=settings)
         page = dict(result.get_page(args.page))
     except PageError as exc:
         return _fail(str(exc), 2)

@@ -82,13 +82,14 @@ def _add_demo_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
 def _run_demo(args: argparse.Namespace) -> int:
     from logpager.cli.ingest_search import format_page_table
     from logpager.ingest import ingest_samples
+    from logpager.query import QuerySpec
     from logpager.search import ClpSBackend
     from logpager.sessions import SessionManager
 
     overrides = {"data_dir": args.data_dir} if args.data_dir is not None else {}
     settings = load_settings(None, max_cached_results=100_000, **overrides)
     ingest_samples(settings.data_dir, settings=settings)
-    outcome = ClpSBackend(settings).search(args.query)
+    outcome = ClpSBackend(settings).search(QuerySpec(args.query))
     manager = SessionManager(settings=settings)
     manager.mark_instructions_retrieved("demo")
     first, total = manager.cache_query_result(
@@ -144,4 +145,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return status
-

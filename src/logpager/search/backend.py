@@ -8,6 +8,7 @@ from typing import Protocol, runtime_checkable
 
 import pyarrow as pa
 
+from logpager.query import QuerySpec
 from logpager.schema import RESULT_SCHEMA
 
 __all__ = ["DrainableBatches", "LinkedEvent", "SearchBackend", "SearchOutcome"]
@@ -107,22 +108,15 @@ class SearchBackend(Protocol):
 
     def search(
         self,
-        query: str,
+        spec: QuerySpec,
         *,
-        begin_ms: int | None = None,
-        end_ms: int | None = None,
-        archive_ids: Sequence[str] | None = None,
-        max_results: int | None = None,
         on_sample: Callable[[pa.RecordBatch], object] | None = None,
     ) -> SearchOutcome:
         """
         Runs a query to completion.
 
-        :param query: KQL.
-        :param begin_ms: Earliest timestamp (epoch ms, inclusive), if any.
-        :param end_ms: Latest timestamp (epoch ms, inclusive), if any.
-        :param archive_ids: Search only these archives (``None``: all).
-        :param max_results: Rows to keep (``None``: the backend's setting).
+        :param spec: The query, its time range (epoch ms, both ends inclusive), the archives
+            to search (``None``: all) and the rows to keep (``None``: the backend's setting).
         :param on_sample: Called at most once while the search runs, with some of the first
             hits as result rows, latest first (a sample to prepare the result's compression
             on); a backend may never call it.
@@ -133,22 +127,15 @@ class SearchBackend(Protocol):
 
     async def search_async(
         self,
-        query: str,
+        spec: QuerySpec,
         *,
-        begin_ms: int | None = None,
-        end_ms: int | None = None,
-        archive_ids: Sequence[str] | None = None,
-        max_results: int | None = None,
         on_sample: Callable[[pa.RecordBatch], object] | None = None,
     ) -> SearchOutcome:
         """
         :func:`search` without blocking the event loop; cancelling it stops the engine.
 
-        :param query: KQL.
-        :param begin_ms: Earliest timestamp (epoch ms, inclusive), if any.
-        :param end_ms: Latest timestamp (epoch ms, inclusive), if any.
-        :param archive_ids: Search only these archives (``None``: all).
-        :param max_results: Rows to keep (``None``: the backend's setting).
+        :param spec: The query, its time range (epoch ms, both ends inclusive), the archives
+            to search (``None``: all) and the rows to keep (``None``: the backend's setting).
         :param on_sample: Called at most once while the search runs, with some of the first
             hits as result rows, latest first (a sample to prepare the result's compression
             on); a backend may never call it.

@@ -48,6 +48,7 @@ from logpager.errors import (
     QuerySyntaxError,
     SearchTimeoutError,
 )
+from logpager.query import QuerySpec
 from logpager.schema import ARCHIVE_ID, LOG_EVENT_INDEX, MESSAGE
 from logpager.search.backend import LinkedEvent, SearchOutcome
 from logpager.search.datadir import (
@@ -357,23 +358,17 @@ class ClpSBackend:
 
     def search(
         self,
-        query: str,
+        spec: QuerySpec,
         *,
-        begin_ms: int | None = None,
-        end_ms: int | None = None,
-        archive_ids: Sequence[str] | None = None,
-        max_results: int | None = None,
         on_sample: Callable[[pa.RecordBatch], object] | None = None,
     ) -> SearchOutcome:
         """
         Runs a KQL query to completion.
 
-        :param query: KQL, case-insensitive when ``settings.ignore_case``.
-        :param begin_ms: Earliest timestamp, epoch ms inclusive (``--tge``).
-        :param end_ms: Latest timestamp, epoch ms inclusive (``--tle``).
-        :param archive_ids: Search only these archives (those since deleted are skipped);
-            ``None`` searches all.
-        :param max_results: Rows to keep, the latest; ``None``: ``settings.max_cached_results``.
+        :param spec: The query (KQL, case-insensitive when ``settings.ignore_case``); its
+            earliest and latest timestamps, epoch ms inclusive (``--tge``, ``--tle``); the
+            archives to search (those since deleted are skipped; ``None`` searches all); the
+            rows to keep, the latest (``None``: ``settings.max_cached_results``).
         :param on_sample: Called at most once, in the searching thread while ``clp-s`` still
             runs, with the first block of hits as result rows (a few thousand, latest first):
             a sample to prepare the result's compression on while the search goes on. Not
@@ -385,46 +380,26 @@ class ClpSBackend:
         :raise SearchTimeoutError: If it runs past the timeout (the child is killed).
         :raise BackendCrashedError: If ``clp-s`` fails or its output is cut short.
         """
-        return self._search(
-            query, begin_ms, end_ms, archive_ids, max_results, on_sample, _RunToken()
-        )
+        return self._search(spec, on_sample, _RunToken())
 
     async def search_async(
         self,
-        query: str,
+        spec: QuerySpec,
         *,
-        begin_ms: int | None = None,
-        end_ms: int | None = None,
-        archive_ids: Sequence[str] | None = None,
-        max_results: int | None = None,
         on_sample: Callable[[pa.RecordBatch], object] | None = None,
     ) -> SearchOutcome:
         """
         :meth:`search` in a worker thread; cancelling the awaiting task kills ``clp-s`` and
         returns only once the child is reaped.
 
-        :param query: KQL.
-        :param begin_ms: Earliest timestamp, epoch ms inclusive.
-        :param end_ms: Latest timestamp, epoch ms inclusive.
-        :param archive_ids: Search only these archives (``None``: all).
-        :param max_results: Rows to keep (``None``: ``settings.max_cached_results``).
+        :param spec: As :meth:`search`.
         :param on_sample: As :meth:`search` (called in the worker thread).
         :return: As :meth:`search`.
         :raise SearchError: As :meth:`search`.
         """
         token = _RunToken()
         loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(
-            None,
-            self._search,
-            query,
-            begin_ms,
-            end_ms,
-            archive_ids,
-            max_results,
-            on_sample,
-            token,
-        )
+        future = loop.run_in_executor(None, self._search, spec, on_sample, token)
         try:
             return await asyncio.shield(future)
         except asyncio.CancelledError:
@@ -455,24 +430,18 @@ class ClpSBackend:
 
     def _search(
         self,
-        query: str,
-        begin_ms: int | None,
-        end_ms: int | None,
-        archive_ids: Sequence[str] | None,
-        max_results: int | None,
+        spec: QuerySpec,
         on_sample: Callable[[pa.RecordBatch], object] | None,
         token: _RunToken,
     ) -> SearchOutcome:
         started = time.monotonic()
-        query = validate_query(query, self.settings.max_query_length)
+        query = validate_query(spec.query, self.settings.max_query_length)
+        begin_ms, end_ms = spec.begin_ms, spec.end_ms
         if begin_ms is not None and end_ms is not None and begin_ms > end_ms:
             msg = f"The begin timestamp ({begin_ms} ms) is after the end timestamp ({end_ms} ms)."
             raise InvalidTimestampError(msg)
-        cap = max_results if max_results is not None else self.settings.max_cached_results
-        if cap < 1:
-            msg = f"max_results must be positive, got {cap}"
-            raise ValueError(msg)
-        ids, subset = self._select_archives(archive_ids)
+        cap = spec.max_results or self.settings.max_cached_results
+        ids, subset = self._select_archives(spec.archive_ids)
         link_dir: Path | None = None
         root = self.archives_dir
         extra: list[str] = []

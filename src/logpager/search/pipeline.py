@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
 
 from logpager.cache import QueryResult, ResultBuilder
 from logpager.clock import Clock
 from logpager.memory.allocators import release_free_memory
+from logpager.query import QuerySpec
 from logpager.search.backend import SearchBackend, SearchOutcome
 from logpager.settings import Settings
 
@@ -28,14 +28,9 @@ __all__ = ["search_and_cache", "search_and_cache_async"]
 
 def search_and_cache(
     backend: SearchBackend,
-    query: str,
+    spec: QuerySpec,
     *,
     settings: Settings,
-    begin_ms: int | None = None,
-    end_ms: int | None = None,
-    archive_ids: Sequence[str] | None = None,
-    max_results: int | None = None,
-    page_size: int | None = None,
     max_compressed_bytes: int | None = None,
     clock: Clock = time.monotonic,
 ) -> tuple[QueryResult, SearchOutcome]:
@@ -43,44 +38,29 @@ def search_and_cache(
     Runs a search and builds its cached result.
 
     :param backend: The search engine.
-    :param query: KQL.
+    :param spec: What to search: query, time range, archives (``None``: all), the rows to
+        keep and the page size (``None``: the settings').
     :param settings: The cache's settings (chunk layout, compression, cap).
-    :param begin_ms: Earliest timestamp (epoch ms, inclusive), if any.
-    :param end_ms: Latest timestamp (epoch ms, inclusive), if any.
-    :param archive_ids: Search only these archives (``None``: all).
-    :param max_results: Rows to keep (``None``: ``settings.max_cached_results``).
-    :param page_size: Overrides ``settings.page_size``.
     :param max_compressed_bytes: Limit of the result's compressed bytes (see
         :class:`~logpager.cache.ResultBuilder`); ``None``: no limit.
     :param clock: Monotonic clock for the result's timestamps.
-    :return: The result, and the search's outcome (its batches already handed over).
+    :return: The result (its spec pinned to the archives searched), and the search's outcome
+        (its batches already handed over).
     :raise SearchError: Or a subclass, when the search cannot run or finish.
     """
-    builder = _builder(settings, max_results, page_size, max_compressed_bytes)
+    builder = _builder(spec, settings, max_compressed_bytes, clock)
     try:
-        outcome = backend.search(
-            query,
-            begin_ms=begin_ms,
-            end_ms=end_ms,
-            archive_ids=archive_ids,
-            max_results=builder.cap,
-            on_sample=builder.prime,
-        )
-        return _build(builder, outcome, query, begin_ms, end_ms, clock), outcome
+        outcome = backend.search(builder.spec, on_sample=builder.prime)
+        return _build(builder, outcome), outcome
     finally:
         builder.close()
 
 
 async def search_and_cache_async(
     backend: SearchBackend,
-    query: str,
+    spec: QuerySpec,
     *,
     settings: Settings,
-    begin_ms: int | None = None,
-    end_ms: int | None = None,
-    archive_ids: Sequence[str] | None = None,
-    max_results: int | None = None,
-    page_size: int | None = None,
     max_compressed_bytes: int | None = None,
     clock: Clock = time.monotonic,
 ) -> tuple[QueryResult, SearchOutcome]:
@@ -89,30 +69,18 @@ async def search_and_cache_async(
     ``search_async`` (cancelling it stops the engine), the build in a worker thread.
 
     :param backend: The search engine.
-    :param query: KQL.
+    :param spec: What to search, as :func:`search_and_cache`.
     :param settings: The cache's settings (chunk layout, compression, cap).
-    :param begin_ms: Earliest timestamp (epoch ms, inclusive), if any.
-    :param end_ms: Latest timestamp (epoch ms, inclusive), if any.
-    :param archive_ids: Search only these archives (``None``: all).
-    :param max_results: Rows to keep (``None``: ``settings.max_cached_results``).
-    :param page_size: Overrides ``settings.page_size``.
     :param max_compressed_bytes: Limit of the result's compressed bytes; ``None``: no limit.
     :param clock: Monotonic clock for the result's timestamps.
     :return: As :func:`search_and_cache`.
     :raise SearchError: Or a subclass, when the search cannot run or finish.
     """
-    builder = _builder(settings, max_results, page_size, max_compressed_bytes)
+    builder = _builder(spec, settings, max_compressed_bytes, clock)
     try:
-        outcome = await backend.search_async(
-            query,
-            begin_ms=begin_ms,
-            end_ms=end_ms,
-            archive_ids=archive_ids,
-            max_results=builder.cap,
-            on_sample=builder.prime,
-        )
+        outcome = await backend.search_async(builder.spec, on_sample=builder.prime)
         # Merging, encoding and compressing is CPU work; keep it off the event loop.
-        result = await asyncio.to_thread(_build, builder, outcome, query, begin_ms, end_ms, clock)
+        result = await asyncio.to_thread(_build, builder, outcome)
         return result, outcome
     finally:
         # Does not wait for the worker threads, so it is safe on the event loop.
@@ -120,38 +88,22 @@ async def search_and_cache_async(
 
 
 def _builder(
-    settings: Settings,
-    max_results: int | None,
-    page_size: int | None,
-    max_compressed_bytes: int | None,
+    spec: QuerySpec, settings: Settings, max_compressed_bytes: int | None, clock: Clock
 ) -> ResultBuilder:
-    # Made before the search so that its dictionary is trained while the engine runs.
+    # Made before the search so that its dictionary is trained while the engine runs; its
+    # spec, with the cap and page size resolved, is what the backend is asked to search.
     return ResultBuilder(
-        settings=settings,
-        page_size=page_size,
-        max_cached_results=max_results,
-        max_compressed_bytes=max_compressed_bytes,
+        spec, settings=settings, max_compressed_bytes=max_compressed_bytes, clock=clock
     )
 
 
-def _build(
-    builder: ResultBuilder,
-    outcome: SearchOutcome,
-    query: str,
-    begin_ms: int | None,
-    end_ms: int | None,
-    clock: Clock,
-) -> QueryResult:
+def _build(builder: ResultBuilder, outcome: SearchOutcome) -> QueryResult:
     try:
         return builder.build(
             # release=True frees the search's compressed runs as the result takes them in.
             outcome.iter_batches(release=True),
-            query=query,
-            begin_ms=begin_ms,
-            end_ms=end_ms,
             total_matches=outcome.total_matches,
             archive_ids=outcome.archive_ids,
-            clock=clock,
         )
     finally:
         # The search's blocks, runs and groups are freed by now; glibc keeps freed memory in

@@ -1,15 +1,16 @@
-"""Re-running an evicted result from its tombstone, on the data it first ran on."""
+"""Re-running an evicted result from its spec, on the data it first ran on."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 
 from logpager.cache import QueryResult
 from logpager.clock import Clock
-from logpager.search import SearchBackend
+from logpager.query import QuerySpec
+from logpager.search.backend import SearchBackend
 from logpager.search.pipeline import search_and_cache
-from logpager.sessions import Rerunner, Tombstone
 from logpager.settings import Settings
 
 __all__ = ["make_rerunner"]
@@ -21,13 +22,13 @@ def make_rerunner(
     *,
     max_result_bytes: Callable[[], int | None] = lambda: None,
     clock: Clock = time.monotonic,
-) -> Rerunner:
+) -> Callable[[QuerySpec], QueryResult]:
     """
     Builds the callback that rebuilds an evicted result.
 
-    The query runs against the tombstone's ``archive_ids`` (the archives that existed when it
-    first ran), with its time range, page size and its cap (the number of items it held), so
-    the pages are the same as before the eviction even after new ingests.
+    The spec a tombstone keeps is pinned to the archives that existed when the query first
+    ran, its time range and page size, and a cap of the number of items it held, so the pages
+    are the same as before the eviction even after new ingests.
 
     :param backend: The search engine.
     :param settings: Chunk layout and compression settings.
@@ -36,18 +37,11 @@ def make_rerunner(
     :return: A :data:`~logpager.sessions.Rerunner`; it raises what the search raises.
     """
 
-    def rerun(tombstone: Tombstone) -> QueryResult:
+    def rerun(spec: QuerySpec) -> QueryResult:
+        # A spec pinned to no archive at all (rows that came from no search) searches all.
+        pinned = spec if spec.archive_ids else dataclasses.replace(spec, archive_ids=None)
         result, _outcome = search_and_cache(
-            backend,
-            tombstone.query,
-            settings=settings,
-            begin_ms=tombstone.begin_ms,
-            end_ms=tombstone.end_ms,
-            archive_ids=tombstone.archive_ids or None,
-            max_results=tombstone.max_cached_results,
-            page_size=tombstone.page_size,
-            max_compressed_bytes=max_result_bytes(),
-            clock=clock,
+            backend, pinned, settings=settings, max_compressed_bytes=max_result_bytes(), clock=clock
         )
         return result
 

@@ -50,6 +50,7 @@ from logpager.errors import (
 )
 from logpager.memory.allocators import configure_allocators, page_out_library_pages
 from logpager.memory.governor import MemoryGovernor
+from logpager.query import QuerySpec
 from logpager.search import ClpSBackend, SearchBackend
 from logpager.search.pipeline import search_and_cache_async
 from logpager.search.rerun import make_rerunner
@@ -239,17 +240,18 @@ class _Tools:
             ):
                 # Checked before the search runs, not only when caching: no wasted engine work.
                 return _error(INSTRUCTIONS_REQUIRED_TEXT)
-            begin_ms = parse_iso8601_ms(begin_timestamp) if begin_timestamp is not None else None
-            end_ms = parse_iso8601_ms(end_timestamp) if end_timestamp is not None else None
-            # The search and the build overlap (see logpager.search.pipeline); neither blocks the
-            # event loop.
-            result, outcome = await search_and_cache_async(
-                self.backend,
+            spec = QuerySpec(
                 kql_query,
-                settings=self.manager.settings,
-                begin_ms=begin_ms,
-                end_ms=end_ms,
+                parse_iso8601_ms(begin_timestamp) if begin_timestamp is not None else None,
+                parse_iso8601_ms(end_timestamp) if end_timestamp is not None else None,
                 max_results=self.manager.max_cached_results,
+            )
+            # The search and the build overlap (see logpager.search.pipeline); neither blocks
+            # the event loop.
+            result, _outcome = await search_and_cache_async(
+                self.backend,
+                spec,
+                settings=self.manager.settings,
                 max_compressed_bytes=(
                     self.governor.max_result_bytes() if self.governor is not None else None
                 ),
@@ -260,15 +262,8 @@ class _Tools:
             if new_session:
                 # The rule is met through server/discover instructions (see the module doc).
                 self.manager.mark_instructions_retrieved(key)
-            page, _ = self.manager.cache_query_result(
-                key,
-                kql_query,
-                result,
-                begin_ms=begin_ms,
-                end_ms=end_ms,
-                total_matches=outcome.total_matches,
-                archive_ids=outcome.archive_ids,
-            )
+            # The result carries its spec and match count; the manager only files it.
+            page, _ = self.manager.cache_query_result(key, kql_query, result)
             return page
         except LogpagerError as exc:
             return _error(str(exc))

@@ -37,6 +37,7 @@ from logpager.errors import (
     SessionNotFoundError,
     UnknownHandleError,
 )
+from logpager.query import QuerySpec
 from logpager.settings import Settings
 
 __all__ = [
@@ -82,21 +83,30 @@ class TombstoneReason(enum.Enum):
 
 @dataclass(slots=True)
 class Tombstone:
-    """What remains of a result that is no longer held: enough to re-run it."""
+    """
+    What remains of a result that is no longer held: enough to re-run it.
+
+    :param handle: The result's handle.
+    :param spec: The result's spec, pinned to the archives it covered, with a cap of the
+        items it held: re-run, it yields the same pages.
+    :param created_at: When the result was first built (its query TTL counts from here).
+    :param reason: Why it is gone.
+    """
 
     handle: str
-    query: str
-    begin_ms: int | None
-    end_ms: int | None
-    archive_ids: tuple[str, ...]
-    page_size: int
-    max_cached_results: int
+    spec: QuerySpec
     created_at: float
     reason: TombstoneReason
 
+    @property
+    def query(self) -> str:
+        """:return: The query of the result."""
+        return self.spec.query
 
-Rerunner = Callable[[Tombstone], QueryResult]
-"""Rebuilds an evicted result from its tombstone (same query, same archives)."""
+
+Rerunner = Callable[[QuerySpec], QueryResult]
+"""Rebuilds a dropped result from its tombstone's spec (same query, same archives, same
+cap); see :func:`logpager.search.rerun.make_rerunner`."""
 
 
 @dataclass(slots=True)
@@ -366,25 +376,16 @@ class SessionManager:
     ) -> QueryResult:
         if isinstance(results, QueryResult):
             return results
+        spec = QuerySpec(
+            query, begin_ms, end_ms, archive_ids=tuple(archive_ids), page_size=page_size
+        )
         if isinstance(results, Sequence) and (not results or isinstance(results[0], str | dict)):
-            return QueryResult.from_items(
-                results,
-                query=query,
-                begin_ms=begin_ms,
-                end_ms=end_ms,
-                settings=self.settings,
-                page_size=page_size,
-                clock=self._clock,
-            )
+            return QueryResult.from_items(results, spec, settings=self.settings, clock=self._clock)
         return QueryResult.from_batches(
             results,
-            query=query,
-            begin_ms=begin_ms,
-            end_ms=end_ms,
+            spec,
             settings=self.settings,
-            page_size=page_size,
             total_matches=total_matches,
-            archive_ids=archive_ids,
             clock=self._clock,
         )
 
@@ -506,7 +507,7 @@ class SessionManager:
         handle = tombstone.handle
         started = self._clock()
         try:
-            result = self.rerun(tombstone)
+            result = self.rerun(tombstone.spec)
         except LogpagerError as exc:
             raise RerunFailedError(tombstone.query, str(exc)) from exc
         with self._lock:
@@ -610,12 +611,7 @@ class SessionManager:
         # right message (expired, replaced, or re-run after eviction) instead of "unknown".
         session.tombstones[handle] = Tombstone(
             handle=handle,
-            query=result.query,
-            begin_ms=result.begin_ms,
-            end_ms=result.end_ms,
-            archive_ids=result.archive_ids,
-            page_size=result.page_size,
-            max_cached_results=max(result.num_items, 1),
+            spec=result.spec.with_cap(max(result.num_items, 1)),
             created_at=result.created_at,
             reason=reason,
         )
