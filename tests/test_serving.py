@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from logpager.server.process import ServerStartupError, bind_http_sockets, check_data_dir
+from logpager.errors import ServerStartupError
+from logpager.server.process import bind_http_sockets, check_data_dir
 
 
 def test_port_zero_is_one_port_on_every_address() -> None:

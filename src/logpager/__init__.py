@@ -1,8 +1,12 @@
-"""logpager: search logs with KQL and page through very large results on small hosts."""
+"""logpager: search logs with KQL and page through very large results on small hosts.
+
+The public Python API, re-exported here from the modules that own each name (see
+``ARCHITECTURE.md``); ``tests/test_public_api.py`` pins the exact set.
+"""
 
 from __future__ import annotations
 
-from logpager.cache import QueryResult
+from logpager.cache import QueryResult, ResultBuilder
 from logpager.errors import (
     BackendCrashedError,
     IngestError,
@@ -13,36 +17,53 @@ from logpager.errors import (
     NoArchivesError,
     PageError,
     QuerySyntaxError,
+    RerunFailedError,
     ResultEvictedError,
     ResultExpiredError,
     SearchError,
     SearchTimeoutError,
+    ServerStartupError,
     SessionExpiredError,
     SessionNotFoundError,
+    SettingsError,
     UnknownHandleError,
 )
+from logpager.ingest import IngestReport, ingest
+from logpager.memory.governor import MemoryGovernor
+from logpager.query import QuerySpec
 from logpager.schema import RESULT_SCHEMA
-from logpager.sessions import SessionManager, SessionState, Tombstone
-from logpager.settings import Settings, SettingsError, load_settings
+from logpager.search import ClpSBackend, SearchBackend, SearchOutcome
+from logpager.search.pipeline import search_and_cache, search_and_cache_async
+from logpager.sessions import SessionManager, SessionState, Tombstone, TombstoneReason
+from logpager.settings import Settings, load_settings
 
 __version__ = "0.1.0"
 
 __all__ = [
     "RESULT_SCHEMA",
     "BackendCrashedError",
+    "ClpSBackend",
     "IngestError",
+    "IngestReport",
     "InstructionsRequiredError",
     "InvalidPageIndexError",
     "InvalidTimestampError",
     "LogpagerError",
+    "MemoryGovernor",
     "NoArchivesError",
     "PageError",
     "QueryResult",
+    "QuerySpec",
     "QuerySyntaxError",
+    "RerunFailedError",
+    "ResultBuilder",
     "ResultEvictedError",
     "ResultExpiredError",
+    "SearchBackend",
     "SearchError",
+    "SearchOutcome",
     "SearchTimeoutError",
+    "ServerStartupError",
     "SessionExpiredError",
     "SessionManager",
     "SessionNotFoundError",
@@ -50,7 +71,11 @@ __all__ = [
     "Settings",
     "SettingsError",
     "Tombstone",
+    "TombstoneReason",
     "UnknownHandleError",
     "__version__",
+    "ingest",
     "load_settings",
+    "search_and_cache",
+    "search_and_cache_async",
 ]

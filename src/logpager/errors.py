@@ -3,22 +3,26 @@
 Hierarchy::
 
     LogpagerError                  base of everything logpager raises on purpose
-    +-- SettingsError              (settings.py; also a ValueError) bad profile or value
+    +-- SettingsError              a bad profile or setting value (also a ValueError)
     +-- PageError                  a page cannot be served; ``str()`` is the agent-facing text
     |   +-- InvalidPageIndexError  "Invalid page index. Valid range: 0-N"
     |   +-- SessionNotFoundError   "Session not found. Please run a query first."
     |   +-- SessionExpiredError    "Session expired. Please run a new query."
     |   +-- ResultExpiredError     "Query results expired. Please run a new query."
     |   +-- ResultEvictedError     evicted under memory pressure and re-runs are off
+    |   +-- RerunFailedError       evicted, and re-running its query to serve the page failed
     |   +-- InstructionsRequiredError  get_instructions() was not called first
     |   +-- UnknownHandleError     a result handle that this session does not own
     +-- SearchError                a search could not run or did not finish
-        +-- QuerySyntaxError       the KQL query does not parse (carries the parser's text)
-        +-- NoArchivesError        the data directory holds no archives yet
-        +-- SearchTimeoutError     the search ran past ``search_timeout_seconds``
-        +-- BackendCrashedError    the engine exited abnormally; nothing was cached
-        +-- InvalidTimestampError  a begin/end timestamp is not ISO 8601 UTC
-    IngestError                    a file cannot be ingested (names the file and line)
+    |   +-- QuerySyntaxError       the KQL query does not parse (carries the parser's text)
+    |   +-- NoArchivesError        the data directory holds no archives yet
+    |   +-- SearchTimeoutError     the search ran past ``search_timeout_seconds``
+    |   +-- BackendCrashedError    the engine exited abnormally; nothing was cached
+    |   +-- InvalidTimestampError  a begin/end timestamp is not ISO 8601 UTC
+    +-- IngestError                a file cannot be ingested (names the file and line)
+    +-- ServerStartupError         the server cannot start (no archives, address taken)
+
+``tests/test_errors.py`` checks this drawing against the classes.
 """
 
 from __future__ import annotations
@@ -39,8 +43,10 @@ __all__ = [
     "ResultExpiredError",
     "SearchError",
     "SearchTimeoutError",
+    "ServerStartupError",
     "SessionExpiredError",
     "SessionNotFoundError",
+    "SettingsError",
     "UnknownHandleError",
 ]
 
@@ -51,6 +57,10 @@ INSTRUCTIONS_REQUIRED_TEXT = (
 
 class LogpagerError(Exception):
     """Base class of the errors logpager raises on purpose."""
+
+
+class SettingsError(LogpagerError, ValueError):
+    """A profile or an environment variable holds a value that cannot be used."""
 
 
 class PageError(LogpagerError):
@@ -152,3 +162,7 @@ class InvalidTimestampError(SearchError):
 
 class IngestError(LogpagerError):
     """A file cannot be ingested; the message names the file (and line when known)."""
+
+
+class ServerStartupError(LogpagerError):
+    """The server cannot start: nothing to search, or the HTTP address cannot be bound."""

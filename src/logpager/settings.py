@@ -15,6 +15,8 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from logpager.errors import SettingsError
+
 __all__ = [
     "PROFILES_DIR",
     "Settings",
@@ -25,15 +27,9 @@ __all__ = [
     "resolve_profile",
 ]
 
-# Profiles ship inside the repository (``profiles/``) and inside the package, so an installed
-# wheel finds them too; the repository copy wins when both exist.
-_REPO_PROFILES = Path(__file__).resolve().parents[2] / "profiles"
-_PACKAGE_PROFILES = Path(__file__).resolve().parent / "profiles"
-PROFILES_DIR = _REPO_PROFILES if _REPO_PROFILES.is_dir() else _PACKAGE_PROFILES
-
-
-class SettingsError(ValueError):
-    """A profile or an environment variable holds a value that cannot be used."""
+# Profiles are package data (``src/logpager/profiles``; the repository's ``profiles/`` is a
+# link to it), so a checkout, an editable install and an installed wheel read the same files.
+PROFILES_DIR = Path(__file__).resolve().parent / "profiles"
 
 
 def default_data_dir() -> Path:

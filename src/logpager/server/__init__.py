@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from logpager.errors import ServerStartupError
 from logpager.server.app import PAGE_INDEX_SCHEMA, SERVER_NAME, create_server
 from logpager.server.instructions import INSTRUCTIONS
-from logpager.server.process import ServerStartupError
 from logpager.server.run import run_server, run_server_async
 from logpager.server.session_keys import STATELESS_HANDLE_REQUIRED_TEXT
 

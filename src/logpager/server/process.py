@@ -38,12 +38,11 @@ import uvicorn
 from fastmcp import FastMCP
 from fastmcp.server.http import StarletteWithLifespan
 
-from logpager.errors import LogpagerError
+from logpager.errors import ServerStartupError
 from logpager.search.datadir import ingest_hint, list_archive_ids
 
 __all__ = [
     "STOP_SIGNALS",
-    "ServerStartupError",
     "bind_http_sockets",
     "check_data_dir",
     "run_until_stopped",
@@ -63,10 +62,6 @@ _RELAY_CHUNK = 65_536
 # How long a stop waits for the stdin relay thread; it is idle in select() unless the server
 # has stopped reading, and then it is left behind (a daemon thread) rather than waited for.
 _RELAY_JOIN_SECONDS = 1.0
-
-
-class ServerStartupError(LogpagerError):
-    """The server cannot start: nothing to search, or the HTTP address cannot be bound."""
 
 
 def check_data_dir(data_dir: Path) -> None:
