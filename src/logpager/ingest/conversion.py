@@ -19,6 +19,9 @@ from logpager.ingest.textformats import iter_text_events
 
 __all__ = ["TextConversion", "convert_text"]
 
+# Events joined into one write. Not a setting: 256, 4,096 and 65,536 all converted 400,000
+# HDFS lines (57.6 MB) in 1.0-1.6 s on the shared 2-core host, within run-to-run noise; it
+# only bounds the text held between writes and how often progress is checked.
 _WRITE_BATCH = 4096
 _encode_string: Callable[[str], str] = json.encoder.encode_basestring
 

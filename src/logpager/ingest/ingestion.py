@@ -26,13 +26,10 @@ from logpager.ingest.compress import compress_group
 from logpager.ingest.inputs import InputFile, classify, expand_paths
 from logpager.ingest.progress import Progress, ProgressFn
 from logpager.ingest.staging import stage_inputs
-from logpager.ingest.textformats import DEFAULT_MAX_EVENT_BYTES
 from logpager.search.datadir import archives_dir, find_clp_s, list_archive_ids, staging_dir
 from logpager.settings import Settings
 
 __all__ = ["IngestReport", "ingest"]
-
-_PROGRESS_SECONDS = 2.0
 
 
 @dataclass
@@ -108,7 +105,8 @@ def ingest(
 
     :param paths: Files or folders (searched recursively, hidden entries skipped).
     :param data_dir: Target data directory; ``settings.data_dir`` when omitted.
-    :param settings: Settings (``data_dir``, ``clp_s_path``).
+    :param settings: Settings (``data_dir``, ``clp_s_path``, ``ingest_progress_seconds``,
+        ``ingest_max_event_bytes``).
     :param timestamp_key: The timestamp field of JSON inputs, as a clp-s path (``a.b``);
         found among :data:`~logpager.ingest.inputs.TIMESTAMP_KEY_CANDIDATES` when omitted.
     :param default_year: Year for text timestamps without one (syslog); see
@@ -125,7 +123,7 @@ def ingest(
     clp_s = find_clp_s(Path(configured) if configured is not None else None)
     began = time.monotonic()
     report = IngestReport()
-    ticker = Progress(progress, _PROGRESS_SECONDS)
+    ticker = Progress(progress, settings.ingest_progress_seconds)
     inputs = _classify_all(paths, timestamp_key, report)
     final_dir = archives_dir(target)
     stage_root = staging_dir(target)
@@ -138,7 +136,7 @@ def ingest(
             work,
             ticker,
             default_year=default_year,
-            max_event_bytes=DEFAULT_MAX_EVENT_BYTES,
+            max_event_bytes=settings.ingest_max_event_bytes,
         )
         report.text_events += staging.text_events
         report.text_lines += staging.text_lines
