@@ -8,11 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from logpager.cli.ingest_search import (
-    add_ingest_parser,
-    add_search_parser,
-    format_page_table,
-)
+from logpager.cli.ingest import add_ingest_parser
+from logpager.cli.pagetable import format_page_table
+from logpager.cli.search import add_search_parser
 
 LOGHUB = Path(__file__).resolve().parents[1] / "src" / "logpager" / "samples" / "loghub"
 

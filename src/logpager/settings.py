@@ -216,6 +216,22 @@ class Settings(BaseSettings):
         None, ge=1, le=64, description="glibc malloc arenas for the server (None: glibc's own)."
     )
 
+    # --- ingest ----------------------------------------------------------------------------------
+    # Not measured: often enough to show that a long conversion or clp-s run is alive, seldom
+    # enough not to flood a terminal. Also how long an ingest waits on clp-s between checks.
+    ingest_progress_seconds: float = Field(
+        2.0, gt=0, le=3600, description="Least time between two progress lines of an ingest."
+    )
+    # Not measured: bounds the memory one multi-line text event (a stack trace) takes while it
+    # is built; the continuation lines after it start new events with the same timestamp. The
+    # same value as logpager.ingest.textformats.DEFAULT_MAX_EVENT_BYTES.
+    ingest_max_event_bytes: int = Field(
+        1 << 20,
+        ge=1,
+        le=1 << 30,
+        description="Size above which a text event takes no more continuation lines.",
+    )
+
     @model_validator(mode="after")
     def _check_watermarks(self) -> Settings:
         if self.low_watermark > self.high_watermark:

@@ -29,7 +29,10 @@ __all__ = [
 ]
 
 DEFAULT_MAX_EVENT_BYTES = 1 << 20
-"""Above this size an event stops absorbing continuation lines (they start a new event)."""
+"""Above this size an event stops absorbing continuation lines (they start a new event).
+
+The default of :func:`iter_text_events`; an ingest passes ``Settings.ingest_max_event_bytes``.
+"""
 
 _SNIFF_LINES = 200
 

@@ -1,0 +1,80 @@
+"""``logpager ingest``: build archives from log files, for people at a terminal.
+
+``logpager ingest PATH... [--data-dir DIR] [--timestamp-key KEY] [--year Y] [--quiet]``
+
+Exit status: 0 done, 1 the ingest failed, 2 the command line was wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from logpager.cli.options import SubParsers, add_common_options, fail, settings_from_args
+from logpager.errors import LogpagerError, SettingsError
+
+__all__ = ["add_ingest_parser", "run_ingest"]
+
+
+def add_ingest_parser(subparsers: SubParsers) -> argparse.ArgumentParser:
+    """
+    Adds ``ingest`` to a CLI.
+
+    :param subparsers: The object ``ArgumentParser.add_subparsers()`` returned.
+    :return: The new subcommand's parser (its handler is set as ``args.handler``).
+    """
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "ingest",
+        help="build CLP archives from log files",
+        description="Ingest JSON-lines or plain-text logs (optionally .gz/.zst) into CLP "
+        "archives; every run adds archives and a search covers them all.",
+    )
+    parser.add_argument("paths", nargs="+", type=Path, help="log files or folders")
+    parser.add_argument(
+        "--timestamp-key", default=None, help="timestamp field of JSON logs (default: detect)"
+    )
+    parser.add_argument(
+        "--year", type=int, default=None, help="year for text timestamps without one (syslog)"
+    )
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+    add_common_options(parser)
+    parser.set_defaults(handler=run_ingest)
+    return parser
+
+
+def run_ingest(args: argparse.Namespace) -> int:
+    """
+    Handles ``logpager ingest``.
+
+    :param args: Parsed arguments of :func:`add_ingest_parser`.
+    :return: Exit status.
+    """
+    from logpager.ingest import ingest
+
+    try:
+        settings = settings_from_args(args)
+    except SettingsError as exc:
+        return fail(str(exc), 2)
+
+    def progress(text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    try:
+        report = ingest(
+            args.paths,
+            settings=settings,
+            timestamp_key=args.timestamp_key,
+            default_year=args.year,
+            progress=None if args.quiet else progress,
+        )
+    except LogpagerError as exc:
+        return fail(str(exc), 1)
+    if report.skipped and not args.quiet:
+        print(f"skipped (no events): {', '.join(report.skipped)}", file=sys.stderr)
+    if not args.quiet:
+        print(
+            f"added {len(report.archive_ids)} archive(s) to {settings.data_dir}: "
+            f"{', '.join(report.archive_ids) or 'none'}"
+        )
+    return 0

@@ -1,0 +1,82 @@
+"""``logpager search``: run a KQL query and print one page, for people at a terminal.
+
+``logpager search "KQL" [--begin ISO] [--end ISO] [--page N] [--json] [--data-dir DIR]``
+
+A query that starts with ``-`` needs ``--`` before it: ``logpager search -- "-h"``.
+Exit status: 0 done, 1 the search failed, 2 the command line was wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from logpager.cli.options import SubParsers, add_common_options, fail, settings_from_args
+from logpager.cli.pagetable import format_page_table
+from logpager.errors import InvalidTimestampError, LogpagerError, PageError, SettingsError
+from logpager.timeutil import format_epoch_ms, parse_iso8601_ms
+
+__all__ = ["add_search_parser", "run_search"]
+
+
+def add_search_parser(subparsers: SubParsers) -> argparse.ArgumentParser:
+    """
+    Adds ``search`` to a CLI.
+
+    :param subparsers: The object ``ArgumentParser.add_subparsers()`` returned.
+    :return: The new subcommand's parser (its handler is set as ``args.handler``).
+    """
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "search",
+        help="search the archives with KQL and print one page",
+        description="Search with KQL (case-insensitive) and print a page of results, latest "
+        "first. Put -- before a query that starts with '-'.",
+    )
+    parser.add_argument("query", help='KQL query, e.g. "level: ERROR AND service: auth"')
+    parser.add_argument("--begin", default=None, help="earliest time, e.g. 2024-05-01T00:00:00Z")
+    parser.add_argument("--end", default=None, help="latest time, e.g. 2024-05-01T23:59:59.999Z")
+    parser.add_argument("--page", type=int, default=0, help="0-based page index (default 0)")
+    parser.add_argument("--page-size", type=int, default=None, help="items per page")
+    parser.add_argument("--json", action="store_true", help="print the page as JSON")
+    add_common_options(parser)
+    parser.set_defaults(handler=run_search)
+    return parser
+
+
+def run_search(args: argparse.Namespace) -> int:
+    """
+    Handles ``logpager search``: runs the query, caches it, prints the requested page.
+
+    :param args: Parsed arguments of :func:`add_search_parser`.
+    :return: Exit status.
+    """
+    from logpager.query import QuerySpec
+    from logpager.search import ClpSBackend
+    from logpager.search.pipeline import search_and_cache
+
+    try:
+        settings = settings_from_args(args, page_size=getattr(args, "page_size", None))
+        begin_ms = parse_iso8601_ms(args.begin) if args.begin else None
+        end_ms = parse_iso8601_ms(args.end) if args.end else None
+    except (SettingsError, InvalidTimestampError) as exc:
+        return fail(str(exc), 2)
+    if args.page < 0:
+        return fail("--page must be 0 or more", 2)
+    try:
+        # The server's streaming path: the result is built while clp-s searches.
+        spec = QuerySpec(args.query, begin_ms, end_ms)
+        result, _outcome = search_and_cache(ClpSBackend(settings), spec, settings=settings)
+        page = dict(result.get_page(args.page))
+    except PageError as exc:
+        return fail(str(exc), 2)
+    except LogpagerError as exc:
+        return fail(str(exc), 1)
+    if args.json:
+        print(json.dumps(page, ensure_ascii=False, indent=2))
+    else:
+        header = args.query
+        if begin_ms is not None or end_ms is not None:
+            header += f"  [{format_epoch_ms(begin_ms) if begin_ms is not None else '...'}"
+            header += f" .. {format_epoch_ms(end_ms) if end_ms is not None else '...'}]"
+        print(format_page_table(page, query=header))
+    return 0
