@@ -57,10 +57,6 @@ logger = logging.getLogger(__name__)
 HANDLE_BYTES = 24
 """Random bytes in a result handle (192 bits; the floor for a capability is 128)."""
 
-# Session ids seen to expire are remembered (bounded) so that a late caller is told
-# "expired" rather than "not found".
-_EXPIRED_IDS_REMEMBERED = 10_000
-
 Results = QueryResult | Sequence[str] | Sequence[dict[str, Any]] | Iterable[pa.RecordBatch]
 """What :meth:`SessionManager.cache_query_result` accepts."""
 
@@ -631,7 +627,9 @@ class SessionManager:
         if expired:
             self.metrics.sessions_expired += 1
             self._expired_ids[session_id] = None
-            while len(self._expired_ids) > _EXPIRED_IDS_REMEMBERED:
+            # Session ids seen to expire are remembered (bounded) so that a late caller is told
+            # "expired" rather than "not found".
+            while len(self._expired_ids) > self.settings.expired_session_ids_remembered:
                 self._expired_ids.popitem(last=False)
 
     def check(self) -> None:
