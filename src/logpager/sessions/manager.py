@@ -241,7 +241,7 @@ class SessionManager:
             now = self._clock()
             session = self.sessions.get(session_id)
             if session is not None and session.is_expired(now, self._session_ttl):
-                self._drop_session(session_id, expired=True)
+                self._expire_session(session_id)
                 session = None
             if session is None:
                 session = SessionState(session_id=session_id, created_at=now, last_accessed=now)
@@ -283,7 +283,7 @@ class SessionManager:
                 sid for sid, s in self.sessions.items() if s.is_expired(now, self._session_ttl)
             ]
             for sid in expired:
-                self._drop_session(sid, expired=True)
+                self._expire_session(sid)
             for session in self.sessions.values():
                 for handle in [
                     h for h, r in session.results.items() if now - r.created_at > self._query_ttl
@@ -385,21 +385,6 @@ class SessionManager:
             clock=self._clock,
         )
 
-    def add_result(self, session_id: str, result: QueryResult) -> str:
-        """
-        Adds a built result to a session without the instructions check.
-
-        :param session_id: The session's identifier.
-        :param result: The result.
-        :return: The result's new handle.
-        """
-        with self._lock:
-            session = self.get_or_create_session(session_id)
-            handle = self._add_result(session, result)
-        for callback in self.on_cached:
-            callback(self)
-        return handle
-
     def _add_result(self, session: SessionState, result: QueryResult) -> str:
         handle = new_handle()
         session.results[handle] = result
@@ -482,7 +467,7 @@ class SessionManager:
                 raise SessionExpiredError
             raise SessionNotFoundError
         if session.is_expired(now, self._session_ttl):
-            self._drop_session(session_id, expired=True)
+            self._expire_session(session_id)
             raise SessionExpiredError
         session.last_accessed = now
         return session
@@ -564,22 +549,6 @@ class SessionManager:
             self.metrics.bytes_freed += freed
             return freed
 
-    def evict_session(self, session_id: str) -> int:
-        """
-        Drops a whole session under memory pressure.
-
-        :param session_id: The session.
-        :return: Bytes freed.
-        """
-        with self._lock:
-            session = self.sessions.get(session_id)
-            if session is None:
-                return 0
-            freed = session.nbytes
-            self._drop_session(session_id, expired=False)
-            self.metrics.bytes_freed += freed
-            return freed
-
     def drop_decoded(self) -> int:
         """
         Empties every result's decoded-chunk LRU.
@@ -620,17 +589,16 @@ class SessionManager:
                 self._handles.pop(old, None)
         return result.nbytes
 
-    def _drop_session(self, session_id: str, *, expired: bool) -> None:
+    def _expire_session(self, session_id: str) -> None:
         session = self.sessions.pop(session_id)
         for handle in [*session.results, *session.tombstones]:
             self._handles.pop(handle, None)
-        if expired:
-            self.metrics.sessions_expired += 1
-            self._expired_ids[session_id] = None
-            # Session ids seen to expire are remembered (bounded) so that a late caller is told
-            # "expired" rather than "not found".
-            while len(self._expired_ids) > self.settings.expired_session_ids_remembered:
-                self._expired_ids.popitem(last=False)
+        self.metrics.sessions_expired += 1
+        self._expired_ids[session_id] = None
+        # Session ids seen to expire are remembered (bounded) so that a late caller is told
+        # "expired" rather than "not found".
+        while len(self._expired_ids) > self.settings.expired_session_ids_remembered:
+            self._expired_ids.popitem(last=False)
 
     def check(self) -> None:
         """
