@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import logging
-import secrets
 import threading
 import time
 from collections import OrderedDict
@@ -38,84 +36,21 @@ from logpager.errors import (
     UnknownHandleError,
 )
 from logpager.query import QuerySpec
+from logpager.sessions.handles import new_handle
+from logpager.sessions.metrics import SessionMetrics
+from logpager.sessions.tombstones import Tombstone, TombstoneReason
 from logpager.settings import Settings
 
-__all__ = [
-    "HANDLE_BYTES",
-    "Rerunner",
-    "Results",
-    "SessionManager",
-    "SessionMetrics",
-    "SessionState",
-    "Tombstone",
-    "TombstoneReason",
-    "new_handle",
-]
+__all__ = ["Rerunner", "Results", "SessionManager", "SessionState"]
 
 logger = logging.getLogger(__name__)
-
-HANDLE_BYTES = 24
-"""Random bytes in a result handle (192 bits; the floor for a capability is 128)."""
 
 Results = QueryResult | Sequence[str] | Sequence[dict[str, Any]] | Iterable[pa.RecordBatch]
 """What :meth:`SessionManager.cache_query_result` accepts."""
 
-
-def new_handle() -> str:
-    """:return: A fresh, random, URL-safe result handle (never derived from client input)."""
-    return secrets.token_urlsafe(HANDLE_BYTES)
-
-
-class TombstoneReason(enum.Enum):
-    """Why a result is no longer held."""
-
-    EVICTED = "evicted"
-    """Dropped by the memory governor; re-runnable from its recipe."""
-    REPLACED = "replaced"
-    """Pushed out by newer results past ``max_results_per_session``."""
-    EXPIRED = "expired"
-    """Outlived ``query_ttl_minutes``."""
-
-
-@dataclass(slots=True)
-class Tombstone:
-    """
-    What remains of a result that is no longer held: enough to re-run it.
-
-    :param handle: The result's handle.
-    :param spec: The result's spec, pinned to the archives it covered, with a cap of the
-        items it held: re-run, it yields the same pages.
-    :param created_at: When the result was first built (its query TTL counts from here).
-    :param reason: Why it is gone.
-    """
-
-    handle: str
-    spec: QuerySpec
-    created_at: float
-    reason: TombstoneReason
-
-    @property
-    def query(self) -> str:
-        """:return: The query of the result."""
-        return self.spec.query
-
-
 Rerunner = Callable[[QuerySpec], QueryResult]
 """Rebuilds a dropped result from its tombstone's spec (same query, same archives, same
 cap); see :func:`logpager.search.rerun.make_rerunner`."""
-
-
-@dataclass(slots=True)
-class SessionMetrics:
-    """Counters since the manager started."""
-
-    sessions_created: int = 0
-    sessions_expired: int = 0
-    results_cached: int = 0
-    results_expired: int = 0
-    results_evicted: int = 0
-    reruns: int = 0
-    bytes_freed: int = 0
 
 
 @dataclass
