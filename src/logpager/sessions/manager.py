@@ -13,45 +13,31 @@ re-running an evicted one take as long as a search, so both run unlocked.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
-
-import pyarrow as pa
+from collections.abc import Callable, Iterator, Sequence
 
 from logpager.cache import PageDict, QueryResult
 from logpager.clock import Clock
 from logpager.errors import (
     InstructionsRequiredError,
-    LogpagerError,
     PageError,
-    RerunFailedError,
-    ResultEvictedError,
     ResultExpiredError,
-    SessionExpiredError,
     SessionNotFoundError,
     UnknownHandleError,
 )
-from logpager.query import QuerySpec
+from logpager.sessions.intake import Results, build_result
 from logpager.sessions.registry import SessionRegistry
+from logpager.sessions.revival import Rerunner, check_revivable, revive
 from logpager.sessions.state import SessionState
-from logpager.sessions.tombstones import Tombstone, TombstoneReason
+from logpager.sessions.sweep import Sweeper
+from logpager.sessions.tombstones import TombstoneReason
 from logpager.settings import Settings
 
-__all__ = ["Rerunner", "Results", "SessionManager"]
+__all__ = ["SessionManager"]
 
 logger = logging.getLogger(__name__)
-
-Results = QueryResult | Sequence[str] | Sequence[dict[str, Any]] | Iterable[pa.RecordBatch]
-"""What :meth:`SessionManager.cache_query_result` accepts."""
-
-Rerunner = Callable[[QuerySpec], QueryResult]
-"""Rebuilds a dropped result from its tombstone's spec (same query, same archives, same
-cap); see :func:`logpager.search.rerun.make_rerunner`."""
 
 
 class SessionManager:
@@ -98,7 +84,7 @@ class SessionManager:
         self.rerun = rerun
         self._clock = clock
         self._lock = threading.RLock()
-        self._sweep_task: asyncio.Task[None] | None = None
+        self._sweeper = Sweeper(self.cleanup_expired_sessions, self.settings)
         self.on_cached: list[Callable[[SessionManager], None]] = []
         """Callbacks run after each new result (the governor hooks in here)."""
         self.on_paged: Callable[[], None] | None = None
@@ -166,25 +152,11 @@ class SessionManager:
 
     async def start(self) -> None:
         """Starts the background sweep (idempotent); call from the server's event loop."""
-        if self._sweep_task is None or self._sweep_task.done():
-            self._sweep_task = asyncio.create_task(self._sweep_loop(), name="logpager-sweep")
+        await self._sweeper.start()
 
     async def stop(self) -> None:
         """Stops the background sweep."""
-        task, self._sweep_task = self._sweep_task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    async def _sweep_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.settings.sweep_interval_seconds)
-            try:
-                self.cleanup_expired_sessions()
-            except Exception:
-                # A failed sweep must not end the loop; the next one tries again.
-                logger.exception("session sweep failed")
+        await self._sweeper.stop()
 
     # --- caching and paging ------------------------------------------------------------------
 
@@ -219,8 +191,16 @@ class SessionManager:
             session = self.get_or_create_session(session_id)
             if self.settings.require_instructions and not session.is_instructions_retrieved:
                 return {"Error": str(InstructionsRequiredError())}, 0
-        result = self._build_result(
-            query, results, page_size, begin_ms, end_ms, total_matches, archive_ids
+        result = build_result(
+            results,
+            query,
+            page_size=page_size,
+            begin_ms=begin_ms,
+            end_ms=end_ms,
+            total_matches=total_matches,
+            archive_ids=archive_ids,
+            settings=self.settings,
+            clock=self._clock,
         )
         with self._lock:
             # The build ran unlocked (it can take a while); the session may be gone since.
@@ -229,31 +209,6 @@ class SessionManager:
             page = session.serve(handle, 0)
         self._notify_cached()
         return page, result.num_pages
-
-    def _build_result(
-        self,
-        query: str,
-        results: Results,
-        page_size: int | None,
-        begin_ms: int | None,
-        end_ms: int | None,
-        total_matches: int | None,
-        archive_ids: Sequence[str],
-    ) -> QueryResult:
-        if isinstance(results, QueryResult):
-            return results
-        spec = QuerySpec(
-            query, begin_ms, end_ms, archive_ids=tuple(archive_ids), page_size=page_size
-        )
-        if isinstance(results, Sequence) and (not results or isinstance(results[0], str | dict)):
-            return QueryResult.from_items(results, spec, settings=self.settings, clock=self._clock)
-        return QueryResult.from_batches(
-            results,
-            spec,
-            settings=self.settings,
-            total_matches=total_matches,
-            clock=self._clock,
-        )
 
     def get_nth_page(
         self, session_id: str, page_index: object, handle: str | None = None
@@ -296,7 +251,7 @@ class SessionManager:
                 tombstone = session.tombstones.get(handle)
                 if tombstone is None:
                     raise UnknownHandleError
-                self._check_revivable(tombstone)
+                rerun = check_revivable(tombstone, self.rerun, self.settings.evicted_result_policy)
             elif self._clock() - result.created_at > self._registry.query_ttl:
                 self._registry.drop_result(session, handle, TombstoneReason.EXPIRED)
                 raise ResultExpiredError
@@ -304,46 +259,13 @@ class SessionManager:
                 page = session.serve(handle, page_index)
         if tombstone is not None:
             # The re-run takes as long as a search: other sessions must not wait for it.
-            page = self._revive(session, tombstone, page_index)
+            page, revived = revive(
+                self._registry, self._lock, session, tombstone, rerun, page_index, self._clock
+            )
+            if revived:
+                self._notify_cached()
         if self.on_paged is not None:
             self.on_paged()
-        return page
-
-    def _check_revivable(self, tombstone: Tombstone) -> None:
-        if tombstone.reason is not TombstoneReason.EVICTED:
-            raise ResultExpiredError
-        if self.rerun is None or self.settings.evicted_result_policy == "error":
-            raise ResultEvictedError(tombstone.query)
-
-    def _revive(self, session: SessionState, tombstone: Tombstone, page_index: object) -> PageDict:
-        """
-        Re-runs an evicted result (unlocked), puts it back under its handle and serves a page.
-
-        :raise RerunFailedError: If the re-run fails; the tombstone stays for another try.
-        """
-        assert self.rerun is not None
-        handle = tombstone.handle
-        started = self._clock()
-        try:
-            result = self.rerun(tombstone.spec)
-        except LogpagerError as exc:
-            raise RerunFailedError(tombstone.query, str(exc)) from exc
-        with self._lock:
-            if handle in session.results:
-                # Another caller revived it meanwhile; serve theirs, drop this copy.
-                return session.serve(handle, page_index)
-            if self.sessions.get(session.session_id) is not session:
-                # The session expired or was evicted while the query ran.
-                raise SessionExpiredError
-            self._registry.reinstate(session, handle, result)
-            page = session.serve(handle, page_index)
-        logger.info(
-            "re-ran evicted query %r: %d items in %.3f s",
-            tombstone.query,
-            result.num_items,
-            self._clock() - started,
-        )
-        self._notify_cached()
         return page
 
     def _notify_cached(self) -> None:
