@@ -72,6 +72,15 @@ class Settings(BaseSettings):
     max_results_per_session: int = Field(
         8, ge=1, le=1000, description="Live results one session keeps; the oldest goes first."
     )
+    # Session ids seen to expire are remembered (bounded) so that a late caller is told
+    # "expired" rather than "not found". 10,000 stateless ids ("sl:" and a 32-character
+    # handle) took ~1.5 MB (tracemalloc, the ids and the ordered dict holding them).
+    expired_session_ids_remembered: int = Field(
+        10_000,
+        ge=0,
+        le=1_000_000,
+        description="Expired session ids remembered, so a late caller is told 'expired'.",
+    )
 
     # --- compressed chunk layout ---------------------------------------------------------------
     # 10 pages of 10 rows: a cold page of a 1,000,000-event result took ~85 us (median), of

@@ -1,4 +1,4 @@
-"""Sessions, their cached results, and the rules that expire them.
+"""The session manager: the public API over sessions, their results, and their expiry.
 
 A session is what one agent (one MCP connection, or one handle on stateless connections)
 works in. It keeps several live results, each named by an unguessable handle; the newest is
@@ -6,155 +6,38 @@ the default for paging. Results expire after ``query_ttl_minutes``, sessions aft
 ``session_ttl_minutes`` without use; a background task sweeps expired sessions. Memory
 pressure is another matter, handled by :mod:`logpager.memory.governor` through the eviction hooks
 here (:meth:`SessionManager.iter_results_lru`, :meth:`SessionManager.evict_result`).
+
+Everything the sessions hold changes under the manager's one lock; building a result and
+re-running an evicted one take as long as a search, so both run unlocked.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import enum
 import logging
-import secrets
 import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import Any
-
-import pyarrow as pa
+from collections.abc import Callable, Iterator, Sequence
 
 from logpager.cache import PageDict, QueryResult
 from logpager.clock import Clock
 from logpager.errors import (
     InstructionsRequiredError,
-    LogpagerError,
     PageError,
-    RerunFailedError,
-    ResultEvictedError,
     ResultExpiredError,
-    SessionExpiredError,
     SessionNotFoundError,
     UnknownHandleError,
 )
-from logpager.query import QuerySpec
+from logpager.sessions.intake import Results, build_result
+from logpager.sessions.registry import SessionRegistry
+from logpager.sessions.revival import Rerunner, check_revivable, revive
+from logpager.sessions.state import SessionState
+from logpager.sessions.sweep import Sweeper
+from logpager.sessions.tombstones import TombstoneReason
 from logpager.settings import Settings
 
-__all__ = [
-    "HANDLE_BYTES",
-    "Rerunner",
-    "Results",
-    "SessionManager",
-    "SessionMetrics",
-    "SessionState",
-    "Tombstone",
-    "TombstoneReason",
-    "new_handle",
-]
+__all__ = ["SessionManager"]
 
 logger = logging.getLogger(__name__)
-
-HANDLE_BYTES = 24
-"""Random bytes in a result handle (192 bits; the floor for a capability is 128)."""
-
-# Session ids seen to expire are remembered (bounded) so that a late caller is told
-# "expired" rather than "not found".
-_EXPIRED_IDS_REMEMBERED = 10_000
-
-Results = QueryResult | Sequence[str] | Sequence[dict[str, Any]] | Iterable[pa.RecordBatch]
-"""What :meth:`SessionManager.cache_query_result` accepts."""
-
-
-def new_handle() -> str:
-    """:return: A fresh, random, URL-safe result handle (never derived from client input)."""
-    return secrets.token_urlsafe(HANDLE_BYTES)
-
-
-class TombstoneReason(enum.Enum):
-    """Why a result is no longer held."""
-
-    EVICTED = "evicted"
-    """Dropped by the memory governor; re-runnable from its recipe."""
-    REPLACED = "replaced"
-    """Pushed out by newer results past ``max_results_per_session``."""
-    EXPIRED = "expired"
-    """Outlived ``query_ttl_minutes``."""
-
-
-@dataclass(slots=True)
-class Tombstone:
-    """
-    What remains of a result that is no longer held: enough to re-run it.
-
-    :param handle: The result's handle.
-    :param spec: The result's spec, pinned to the archives it covered, with a cap of the
-        items it held: re-run, it yields the same pages.
-    :param created_at: When the result was first built (its query TTL counts from here).
-    :param reason: Why it is gone.
-    """
-
-    handle: str
-    spec: QuerySpec
-    created_at: float
-    reason: TombstoneReason
-
-    @property
-    def query(self) -> str:
-        """:return: The query of the result."""
-        return self.spec.query
-
-
-Rerunner = Callable[[QuerySpec], QueryResult]
-"""Rebuilds a dropped result from its tombstone's spec (same query, same archives, same
-cap); see :func:`logpager.search.rerun.make_rerunner`."""
-
-
-@dataclass(slots=True)
-class SessionMetrics:
-    """Counters since the manager started."""
-
-    sessions_created: int = 0
-    sessions_expired: int = 0
-    results_cached: int = 0
-    results_expired: int = 0
-    results_evicted: int = 0
-    reruns: int = 0
-    bytes_freed: int = 0
-
-
-@dataclass
-class SessionState:
-    """
-    One session: its results (newest last), its tombstones, and when it was last used.
-
-    Mutated only through :class:`SessionManager`, under its lock.
-    """
-
-    session_id: str
-    created_at: float
-    last_accessed: float
-    is_instructions_retrieved: bool = False
-    results: OrderedDict[str, QueryResult] = field(default_factory=OrderedDict)
-    tombstones: OrderedDict[str, Tombstone] = field(default_factory=OrderedDict)
-    latest_handle: str | None = None
-
-    def is_expired(self, now: float, ttl_seconds: float) -> bool:
-        """
-        :param now: Current clock reading.
-        :param ttl_seconds: Idle time allowed.
-        :return: Whether the session has been idle longer than ``ttl_seconds``.
-        """
-        return now - self.last_accessed > ttl_seconds
-
-    @property
-    def compressed_bytes(self) -> int:
-        """:return: Compressed bytes of all live results."""
-        return sum(r.compressed_bytes for r in self.results.values())
-
-    @property
-    def nbytes(self) -> int:
-        """:return: Bytes of all live results, decoded chunks included."""
-        return sum(r.nbytes for r in self.results.values())
 
 
 class SessionManager:
@@ -195,14 +78,13 @@ class SessionManager:
         self.settings = base.model_copy(update=overrides) if overrides else base
         # model_copy skips validation; re-validate so SessionManager(page_size=0) fails clearly.
         self.settings = Settings.model_validate(self.settings.model_dump())
-        self.sessions: dict[str, SessionState] = {}
-        self.metrics = SessionMetrics()
+        self._registry = SessionRegistry(self.settings)
+        self.sessions: dict[str, SessionState] = self._registry.sessions
+        self.metrics = self._registry.metrics
         self.rerun = rerun
         self._clock = clock
         self._lock = threading.RLock()
-        self._handles: dict[str, str] = {}
-        self._expired_ids: OrderedDict[str, None] = OrderedDict()
-        self._sweep_task: asyncio.Task[None] | None = None
+        self._sweeper = Sweeper(self.cleanup_expired_sessions, self.settings)
         self.on_cached: list[Callable[[SessionManager], None]] = []
         """Callbacks run after each new result (the governor hooks in here)."""
         self.on_paged: Callable[[], None] | None = None
@@ -220,14 +102,6 @@ class SessionManager:
         """:return: Results kept per query."""
         return self.settings.max_cached_results
 
-    @property
-    def _session_ttl(self) -> float:
-        return self.settings.session_ttl_minutes * 60.0
-
-    @property
-    def _query_ttl(self) -> float:
-        return self.settings.query_ttl_minutes * 60.0
-
     def now(self) -> float:
         """:return: The manager's clock reading."""
         return self._clock()
@@ -242,18 +116,7 @@ class SessionManager:
         :return: The session, marked as used now.
         """
         with self._lock:
-            now = self._clock()
-            session = self.sessions.get(session_id)
-            if session is not None and session.is_expired(now, self._session_ttl):
-                self._drop_session(session_id, expired=True)
-                session = None
-            if session is None:
-                session = SessionState(session_id=session_id, created_at=now, last_accessed=now)
-                self.sessions[session_id] = session
-                self._expired_ids.pop(session_id, None)
-                self.metrics.sessions_created += 1
-            session.last_accessed = now
-            return session
+            return self._registry.get_or_create(session_id, self._clock())
 
     def mark_instructions_retrieved(self, session_id: str) -> SessionState:
         """
@@ -273,7 +136,7 @@ class SessionManager:
         :return: The id of the session that owns it, or None if no live session does.
         """
         with self._lock:
-            return self._handles.get(handle)
+            return self._registry.handles.owner(handle)
 
     def cleanup_expired_sessions(self) -> int:
         """
@@ -282,42 +145,18 @@ class SessionManager:
         :return: The number of sessions removed.
         """
         with self._lock:
-            now = self._clock()
-            expired = [
-                sid for sid, s in self.sessions.items() if s.is_expired(now, self._session_ttl)
-            ]
-            for sid in expired:
-                self._drop_session(sid, expired=True)
-            for session in self.sessions.values():
-                for handle in [
-                    h for h, r in session.results.items() if now - r.created_at > self._query_ttl
-                ]:
-                    self._drop_result(session, handle, TombstoneReason.EXPIRED)
+            expired = self._registry.sweep(self._clock())
             if expired:
-                logger.info("swept %d expired session(s)", len(expired))
-            return len(expired)
+                logger.info("swept %d expired session(s)", expired)
+            return expired
 
     async def start(self) -> None:
         """Starts the background sweep (idempotent); call from the server's event loop."""
-        if self._sweep_task is None or self._sweep_task.done():
-            self._sweep_task = asyncio.create_task(self._sweep_loop(), name="logpager-sweep")
+        await self._sweeper.start()
 
     async def stop(self) -> None:
         """Stops the background sweep."""
-        task, self._sweep_task = self._sweep_task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    async def _sweep_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.settings.sweep_interval_seconds)
-            try:
-                self.cleanup_expired_sessions()
-            except Exception:
-                # A failed sweep must not end the loop; the next one tries again.
-                logger.exception("session sweep failed")
+        await self._sweeper.stop()
 
     # --- caching and paging ------------------------------------------------------------------
 
@@ -352,68 +191,24 @@ class SessionManager:
             session = self.get_or_create_session(session_id)
             if self.settings.require_instructions and not session.is_instructions_retrieved:
                 return {"Error": str(InstructionsRequiredError())}, 0
-        result = self._build_result(
-            query, results, page_size, begin_ms, end_ms, total_matches, archive_ids
+        result = build_result(
+            results,
+            query,
+            page_size=page_size,
+            begin_ms=begin_ms,
+            end_ms=end_ms,
+            total_matches=total_matches,
+            archive_ids=archive_ids,
+            settings=self.settings,
+            clock=self._clock,
         )
         with self._lock:
             # The build ran unlocked (it can take a while); the session may be gone since.
             session = self.get_or_create_session(session_id)
-            handle = self._add_result(session, result)
-            page = self._serve(session, handle, result, 0)
-        for callback in self.on_cached:
-            callback(self)
+            handle = self._registry.add_new(session, result)
+            page = session.serve(handle, 0)
+        self._notify_cached()
         return page, result.num_pages
-
-    def _build_result(
-        self,
-        query: str,
-        results: Results,
-        page_size: int | None,
-        begin_ms: int | None,
-        end_ms: int | None,
-        total_matches: int | None,
-        archive_ids: Sequence[str],
-    ) -> QueryResult:
-        if isinstance(results, QueryResult):
-            return results
-        spec = QuerySpec(
-            query, begin_ms, end_ms, archive_ids=tuple(archive_ids), page_size=page_size
-        )
-        if isinstance(results, Sequence) and (not results or isinstance(results[0], str | dict)):
-            return QueryResult.from_items(results, spec, settings=self.settings, clock=self._clock)
-        return QueryResult.from_batches(
-            results,
-            spec,
-            settings=self.settings,
-            total_matches=total_matches,
-            clock=self._clock,
-        )
-
-    def add_result(self, session_id: str, result: QueryResult) -> str:
-        """
-        Adds a built result to a session without the instructions check.
-
-        :param session_id: The session's identifier.
-        :param result: The result.
-        :return: The result's new handle.
-        """
-        with self._lock:
-            session = self.get_or_create_session(session_id)
-            handle = self._add_result(session, result)
-        for callback in self.on_cached:
-            callback(self)
-        return handle
-
-    def _add_result(self, session: SessionState, result: QueryResult) -> str:
-        handle = new_handle()
-        session.results[handle] = result
-        session.latest_handle = handle
-        self._handles[handle] = session.session_id
-        self.metrics.results_cached += 1
-        while len(session.results) > self.settings.max_results_per_session:
-            oldest = next(iter(session.results))
-            self._drop_result(session, oldest, TombstoneReason.REPLACED)
-        return handle
 
     def get_nth_page(
         self, session_id: str, page_index: object, handle: str | None = None
@@ -444,7 +239,7 @@ class SessionManager:
         :raise PageError: Any of its subclasses, whose text is the agent-facing message.
         """
         with self._lock:
-            session = self._live_session(session_id)
+            session = self._registry.live(session_id, self._clock())
             if self.settings.require_instructions and not session.is_instructions_retrieved:
                 raise InstructionsRequiredError
             handle = handle if handle is not None else session.latest_handle
@@ -456,85 +251,26 @@ class SessionManager:
                 tombstone = session.tombstones.get(handle)
                 if tombstone is None:
                     raise UnknownHandleError
-                self._check_revivable(tombstone)
-            elif self._clock() - result.created_at > self._query_ttl:
-                self._drop_result(session, handle, TombstoneReason.EXPIRED)
+                rerun = check_revivable(tombstone, self.rerun, self.settings.evicted_result_policy)
+            elif self._clock() - result.created_at > self._registry.query_ttl:
+                self._registry.drop_result(session, handle, TombstoneReason.EXPIRED)
                 raise ResultExpiredError
             else:
-                page = self._serve(session, handle, result, page_index)
+                page = session.serve(handle, page_index)
         if tombstone is not None:
             # The re-run takes as long as a search: other sessions must not wait for it.
-            page = self._revive(session, tombstone, page_index)
+            page, revived = revive(
+                self._registry, self._lock, session, tombstone, rerun, page_index, self._clock
+            )
+            if revived:
+                self._notify_cached()
         if self.on_paged is not None:
             self.on_paged()
         return page
 
-    def _serve(
-        self, session: SessionState, handle: str, result: QueryResult, page_index: object
-    ) -> PageDict:
-        page = result.get_page(page_index)
-        page["result_handle"] = handle
-        # Keep the session's results in recency order: the governor evicts from the front.
-        session.results.move_to_end(handle)
-        return page
-
-    def _live_session(self, session_id: str) -> SessionState:
-        session = self.sessions.get(session_id)
-        now = self._clock()
-        if session is None:
-            if session_id in self._expired_ids:
-                raise SessionExpiredError
-            raise SessionNotFoundError
-        if session.is_expired(now, self._session_ttl):
-            self._drop_session(session_id, expired=True)
-            raise SessionExpiredError
-        session.last_accessed = now
-        return session
-
-    def _check_revivable(self, tombstone: Tombstone) -> None:
-        if tombstone.reason is not TombstoneReason.EVICTED:
-            raise ResultExpiredError
-        if self.rerun is None or self.settings.evicted_result_policy == "error":
-            raise ResultEvictedError(tombstone.query)
-
-    def _revive(self, session: SessionState, tombstone: Tombstone, page_index: object) -> PageDict:
-        """
-        Re-runs an evicted result (unlocked), puts it back under its handle and serves a page.
-
-        :raise RerunFailedError: If the re-run fails; the tombstone stays for another try.
-        """
-        assert self.rerun is not None
-        handle = tombstone.handle
-        started = self._clock()
-        try:
-            result = self.rerun(tombstone.spec)
-        except LogpagerError as exc:
-            raise RerunFailedError(tombstone.query, str(exc)) from exc
-        with self._lock:
-            live = session.results.get(handle)
-            if live is not None:
-                # Another caller revived it meanwhile; serve theirs, drop this copy.
-                return self._serve(session, handle, live, page_index)
-            if self.sessions.get(session.session_id) is not session:
-                # The session expired or was evicted while the query ran.
-                raise SessionExpiredError
-            session.tombstones.pop(handle, None)
-            session.results[handle] = result
-            self._handles[handle] = session.session_id
-            self.metrics.reruns += 1
-            while len(session.results) > self.settings.max_results_per_session:
-                oldest = next(iter(session.results))
-                self._drop_result(session, oldest, TombstoneReason.REPLACED)
-            page = self._serve(session, handle, result, page_index)
-        logger.info(
-            "re-ran evicted query %r: %d items in %.3f s",
-            tombstone.query,
-            result.num_items,
-            self._clock() - started,
-        )
+    def _notify_cached(self) -> None:
         for callback in self.on_cached:
             callback(self)
-        return page
 
     # --- eviction hooks (used by the governor) -----------------------------------------------
 
@@ -544,11 +280,7 @@ class SessionManager:
             A snapshot: evicting while iterating is safe.
         """
         with self._lock:
-            entries = [
-                (r.last_accessed, s, h, r)
-                for s in self.sessions.values()
-                for h, r in s.results.items()
-            ]
+            entries = [(r.last_accessed, s, h, r) for s, h, r in self._registry.live_results()]
         entries.sort(key=lambda e: e[0])
         return iter([(s, h, r) for _, s, h, r in entries])
 
@@ -561,28 +293,7 @@ class SessionManager:
         :return: Bytes freed (0 if it was already gone).
         """
         with self._lock:
-            if handle not in session.results:
-                return 0
-            freed = self._drop_result(session, handle, TombstoneReason.EVICTED)
-            self.metrics.results_evicted += 1
-            self.metrics.bytes_freed += freed
-            return freed
-
-    def evict_session(self, session_id: str) -> int:
-        """
-        Drops a whole session under memory pressure.
-
-        :param session_id: The session.
-        :return: Bytes freed.
-        """
-        with self._lock:
-            session = self.sessions.get(session_id)
-            if session is None:
-                return 0
-            freed = session.nbytes
-            self._drop_session(session_id, expired=False)
-            self.metrics.bytes_freed += freed
-            return freed
+            return self._registry.evict(session, handle)
 
     def drop_decoded(self) -> int:
         """
@@ -591,7 +302,7 @@ class SessionManager:
         :return: Bytes released.
         """
         with self._lock:
-            return sum(r.drop_decoded() for s in self.sessions.values() for r in s.results.values())
+            return sum(r.drop_decoded() for _, _, r in self._registry.live_results())
 
     def total_bytes(self) -> int:
         """:return: Bytes held by all results (compressed chunks plus decoded chunks)."""
@@ -601,58 +312,14 @@ class SessionManager:
     def total_items(self) -> int:
         """:return: Items held by all live results."""
         with self._lock:
-            return sum(r.num_items for s in self.sessions.values() for r in s.results.values())
-
-    def _drop_result(self, session: SessionState, handle: str, reason: TombstoneReason) -> int:
-        result = session.results.pop(handle)
-        if reason is TombstoneReason.EXPIRED:
-            self.metrics.results_expired += 1
-        # Every dropped result leaves a tombstone, so its handle keeps answering with the
-        # right message (expired, replaced, or re-run after eviction) instead of "unknown".
-        session.tombstones[handle] = Tombstone(
-            handle=handle,
-            spec=result.spec.with_cap(max(result.num_items, 1)),
-            created_at=result.created_at,
-            reason=reason,
-        )
-        excess = len(session.tombstones) - self.settings.max_tombstones_per_session
-        if excess > 0:
-            # The newest result's tombstone stays: default paging must keep its message.
-            victims = [h for h in session.tombstones if h != session.latest_handle][:excess]
-            for old in victims:
-                del session.tombstones[old]
-                self._handles.pop(old, None)
-        return result.nbytes
-
-    def _drop_session(self, session_id: str, *, expired: bool) -> None:
-        session = self.sessions.pop(session_id)
-        for handle in [*session.results, *session.tombstones]:
-            self._handles.pop(handle, None)
-        if expired:
-            self.metrics.sessions_expired += 1
-            self._expired_ids[session_id] = None
-            while len(self._expired_ids) > _EXPIRED_IDS_REMEMBERED:
-                self._expired_ids.popitem(last=False)
+            return sum(r.num_items for _, _, r in self._registry.live_results())
 
     def check(self) -> None:
         """
         Verifies the manager's internal accounting.
 
-        :raise AssertionError: If handles, sessions or results disagree.
+        :raise AssertionError: If handles, sessions, results, tombstones or the expired ids
+            disagree, or a session holds more than its bounds.
         """
         with self._lock:
-            owned: dict[str, str] = {}
-            for sid, session in self.sessions.items():
-                if session.session_id != sid:
-                    msg = f"session {sid} stored under another id {session.session_id}"
-                    raise AssertionError(msg)
-                for handle in [*session.results, *session.tombstones]:
-                    owned[handle] = sid
-                for result in session.results.values():
-                    result.check()
-                if len(session.results) > self.settings.max_results_per_session:
-                    msg = f"session {sid} holds {len(session.results)} results"
-                    raise AssertionError(msg)
-            if owned != self._handles:
-                msg = "handle index disagrees with the sessions' results"
-                raise AssertionError(msg)
+            self._registry.check()

@@ -1,0 +1,209 @@
+"""The table of live sessions, and the accounting kept in step with it.
+
+The sessions, the index of which session owns each handle, the ids of sessions seen to expire,
+and the counters change together: every change that touches more than one of them is a
+method here, and :meth:`SessionRegistry.check` verifies that they agree.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterator
+
+from logpager.cache import QueryResult
+from logpager.errors import SessionExpiredError, SessionNotFoundError
+from logpager.sessions.handles import HandleIndex, new_handle
+from logpager.sessions.metrics import SessionMetrics
+from logpager.sessions.state import SessionState
+from logpager.sessions.tombstones import TombstoneReason
+from logpager.settings import Settings
+
+__all__ = ["SessionRegistry"]
+
+
+class SessionRegistry:
+    """
+    Every live session of a :class:`~logpager.sessions.SessionManager`, with its handle index,
+    the ids of sessions seen to expire, and the counters.
+
+    Not locked itself: the manager calls it under its lock only.
+
+    :param settings: The per-session bounds and the number of expired ids remembered.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.sessions: dict[str, SessionState] = {}
+        self.metrics = SessionMetrics()
+        self.handles = HandleIndex()
+        self._expired_ids: OrderedDict[str, None] = OrderedDict()
+
+    @property
+    def session_ttl(self) -> float:
+        """:return: Idle time a session is allowed, in seconds."""
+        return self.settings.session_ttl_minutes * 60.0
+
+    @property
+    def query_ttl(self) -> float:
+        """:return: Lifetime of one result, in seconds."""
+        return self.settings.query_ttl_minutes * 60.0
+
+    def get_or_create(self, session_id: str, now: float) -> SessionState:
+        """
+        Gets a live session or starts a new one (replacing an expired one).
+
+        :param session_id: The session's identifier.
+        :param now: Current clock reading.
+        :return: The session, marked as used now.
+        """
+        session = self.sessions.get(session_id)
+        if session is not None and session.is_expired(now, self.session_ttl):
+            self._expire(session_id)
+            session = None
+        if session is None:
+            session = SessionState(session_id=session_id, created_at=now, last_accessed=now)
+            self.sessions[session_id] = session
+            self._expired_ids.pop(session_id, None)
+            self.metrics.sessions_created += 1
+        session.last_accessed = now
+        return session
+
+    def live(self, session_id: str, now: float) -> SessionState:
+        """
+        :param session_id: The session's identifier.
+        :param now: Current clock reading.
+        :return: The live session, marked as used now.
+        :raise SessionExpiredError: If the session expired (it is dropped if it was still held).
+        :raise SessionNotFoundError: If no session under this id is live or remembered.
+        """
+        session = self.sessions.get(session_id)
+        if session is None:
+            if session_id in self._expired_ids:
+                raise SessionExpiredError
+            raise SessionNotFoundError
+        if session.is_expired(now, self.session_ttl):
+            self._expire(session_id)
+            raise SessionExpiredError
+        session.last_accessed = now
+        return session
+
+    def sweep(self, now: float) -> int:
+        """
+        Drops expired sessions and expired results of live sessions.
+
+        :param now: Current clock reading.
+        :return: The number of sessions removed.
+        """
+        expired = [sid for sid, s in self.sessions.items() if s.is_expired(now, self.session_ttl)]
+        for sid in expired:
+            self._expire(sid)
+        for session in self.sessions.values():
+            for handle in session.expired_handles(now, self.query_ttl):
+                self.drop_result(session, handle, TombstoneReason.EXPIRED)
+        return len(expired)
+
+    def _expire(self, session_id: str) -> None:
+        session = self.sessions.pop(session_id)
+        self.handles.forget(session.handles)
+        self.metrics.sessions_expired += 1
+        # Session ids seen to expire are remembered (bounded) so that a late caller is told
+        # "expired" rather than "not found".
+        self._expired_ids[session_id] = None
+        while len(self._expired_ids) > self.settings.expired_session_ids_remembered:
+            self._expired_ids.popitem(last=False)
+
+    def add_new(self, session: SessionState, result: QueryResult) -> str:
+        """
+        Holds a new result as the session's newest, the default for paging.
+
+        :param session: A live session.
+        :param result: The result.
+        :return: The result's new handle.
+        """
+        handle = new_handle()
+        self._add(session, handle, result, latest=True)
+        self.metrics.results_cached += 1
+        return handle
+
+    def reinstate(self, session: SessionState, handle: str, result: QueryResult) -> None:
+        """
+        Holds a re-run result again under its old handle, in place of its tombstone.
+
+        :param session: The live session that owned the handle.
+        :param handle: The result's handle.
+        :param result: The re-run result.
+        """
+        self._add(session, handle, result, latest=False)
+        self.metrics.reruns += 1
+
+    def _add(
+        self, session: SessionState, handle: str, result: QueryResult, *, latest: bool
+    ) -> None:
+        forgotten = session.add_result(
+            handle,
+            result,
+            latest=latest,
+            max_results=self.settings.max_results_per_session,
+            max_tombstones=self.settings.max_tombstones_per_session,
+        )
+        self.handles.add(handle, session.session_id)
+        self.handles.forget(forgotten)
+
+    def drop_result(self, session: SessionState, handle: str, reason: TombstoneReason) -> int:
+        """
+        Drops a live result, leaving its tombstone.
+
+        :param session: The owning session.
+        :param handle: The handle of a live result.
+        :param reason: Why it goes.
+        :return: The bytes the result held.
+        :raise KeyError: If ``handle`` is not a live result of ``session``.
+        """
+        freed, forgotten = session.drop_result(
+            handle, reason, self.settings.max_tombstones_per_session
+        )
+        self.handles.forget(forgotten)
+        if reason is TombstoneReason.EXPIRED:
+            self.metrics.results_expired += 1
+        return freed
+
+    def evict(self, session: SessionState, handle: str) -> int:
+        """
+        Drops a result under memory pressure, leaving a tombstone to re-run it from.
+
+        :param session: The owning session.
+        :param handle: The result's handle.
+        :return: Bytes freed (0 if it was already gone).
+        """
+        if handle not in session.results:
+            return 0
+        freed = self.drop_result(session, handle, TombstoneReason.EVICTED)
+        self.metrics.results_evicted += 1
+        self.metrics.bytes_freed += freed
+        return freed
+
+    def live_results(self) -> Iterator[tuple[SessionState, str, QueryResult]]:
+        """:return: Every live result with its session and handle, session by session."""
+        for session in self.sessions.values():
+            for handle, result in session.results.items():
+                yield session, handle, result
+
+    def check(self) -> None:
+        """
+        Verifies that the sessions, their results, the handle index and the expired ids agree.
+
+        :raise AssertionError: If they do not.
+        """
+        owned: dict[str, str] = {}
+        for sid, session in self.sessions.items():
+            if session.session_id != sid:
+                msg = f"session {sid} stored under another id {session.session_id}"
+                raise AssertionError(msg)
+            owned.update(dict.fromkeys(session.handles, sid))
+            session.check(
+                self.settings.max_results_per_session, self.settings.max_tombstones_per_session
+            )
+            if sid in self._expired_ids:
+                msg = f"session {sid} is live but remembered as expired"
+                raise AssertionError(msg)
+        self.handles.check(owned)

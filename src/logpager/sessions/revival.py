@@ -1,0 +1,98 @@
+"""Paging a result the memory governor evicted: re-running it from its tombstone."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from logpager.cache import PageDict, QueryResult
+from logpager.clock import Clock
+from logpager.errors import (
+    LogpagerError,
+    RerunFailedError,
+    ResultEvictedError,
+    ResultExpiredError,
+    SessionExpiredError,
+)
+from logpager.query import QuerySpec
+from logpager.sessions.registry import SessionRegistry
+from logpager.sessions.state import SessionState
+from logpager.sessions.tombstones import Tombstone, TombstoneReason
+
+__all__ = ["Rerunner", "check_revivable", "revive"]
+
+logger = logging.getLogger(__name__)
+
+Rerunner = Callable[[QuerySpec], QueryResult]
+"""Rebuilds a dropped result from its tombstone's spec (same query, same archives, same
+cap); see :func:`logpager.search.rerun.make_rerunner`."""
+
+
+def check_revivable(tombstone: Tombstone, rerun: Rerunner | None, policy: str) -> Rerunner:
+    """
+    :param tombstone: What remains of the result being paged.
+    :param rerun: The manager's re-runner, if it has one.
+    :param policy: The ``evicted_result_policy`` setting (``"rerun"`` or ``"error"``).
+    :return: The re-runner to revive the result with.
+    :raise ResultExpiredError: If the result expired or was replaced, rather than evicted.
+    :raise ResultEvictedError: If it was evicted but is not to be re-run.
+    """
+    if tombstone.reason is not TombstoneReason.EVICTED:
+        raise ResultExpiredError
+    if rerun is None or policy == "error":
+        raise ResultEvictedError(tombstone.query)
+    return rerun
+
+
+def revive(
+    registry: SessionRegistry,
+    lock: threading.RLock,
+    session: SessionState,
+    tombstone: Tombstone,
+    rerun: Rerunner,
+    page_index: object,
+    clock: Clock,
+) -> tuple[PageDict, bool]:
+    """
+    Re-runs an evicted result (unlocked), puts it back under its handle and serves a page.
+
+    Call it without holding ``lock``: the re-run takes as long as a search, and other sessions
+    must not wait for it. The result is put back under ``lock``, after checking again that
+    the session still lives and that no other caller revived the result meanwhile.
+
+    :param registry: The manager's sessions.
+    :param lock: The manager's lock, which guards ``registry``.
+    :param session: The session that owns the tombstone.
+    :param tombstone: What remains of the result, checked by :func:`check_revivable`.
+    :param rerun: The re-runner :func:`check_revivable` returned.
+    :param page_index: 0-based page index.
+    :param clock: The manager's clock (for the re-run's log line).
+    :return: The page dict, and whether this call put the result back (False when another
+        caller had revived it first).
+    :raise RerunFailedError: If the re-run fails; the tombstone stays for another try.
+    :raise SessionExpiredError: If the session expired or was evicted while the query ran.
+    :raise PageError: If the page index is invalid.
+    """
+    handle = tombstone.handle
+    started = clock()
+    try:
+        result = rerun(tombstone.spec)
+    except LogpagerError as exc:
+        raise RerunFailedError(tombstone.query, str(exc)) from exc
+    with lock:
+        if handle in session.results:
+            # Another caller revived it meanwhile; serve theirs, drop this copy.
+            return session.serve(handle, page_index), False
+        if registry.sessions.get(session.session_id) is not session:
+            # The session expired or was evicted while the query ran.
+            raise SessionExpiredError
+        registry.reinstate(session, handle, result)
+        page = session.serve(handle, page_index)
+    logger.info(
+        "re-ran evicted query %r: %d items in %.3f s",
+        tombstone.query,
+        result.num_items,
+        clock() - started,
+    )
+    return page, True
