@@ -23,7 +23,7 @@ from logpager.errors import InvalidPageIndexError
 from logpager.schema import RESULT_SCHEMA, VERBATIM_SCHEMA
 from logpager.settings import Settings
 from tests.conftest import make_events
-from tests.test_chunkcodec import expected_item, json_event, result_rows, wrapped
+from tests.support.codec_rows import expected_item, json_event, result_rows, wrapped
 
 
 def all_items(result: QueryResult) -> list[str]:

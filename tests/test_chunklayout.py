@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from logpager.cache.codec.encode import decode_chunk_bytes, encode_table
 from logpager.cache.codec.layout import ENCODED_EVENT_SCHEMA, chunk_bytes, pack_chunks
 from logpager.schema import RESULT_SCHEMA, VERBATIM_SCHEMA
-from tests.test_chunkcodec import result_rows, round_trip_items, table
+from tests.support.codec_rows import result_rows, round_trip_items, table
 
 
 def one_at_a_time(stored: pa.Table, chunk_rows: int) -> list[bytes]:
