@@ -17,7 +17,9 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from logpager.cache import QueryResult, ResultBuilder, validate_page_index
-from logpager.cache.codec.encode import chunk_bytes, decompress, encode_chunks, encode_table
+from logpager.cache.codec.contexts import decompress
+from logpager.cache.codec.encode import encode_chunks, encode_table
+from logpager.cache.codec.layout import chunk_bytes
 from logpager.cache.result import _train_dictionary
 from logpager.errors import InvalidPageIndexError
 from logpager.schema import RESULT_SCHEMA, VERBATIM_SCHEMA

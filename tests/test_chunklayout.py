@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from logpager.cache.codec.encode import decode_chunk_bytes, encode_table
+from logpager.cache.codec.decode import decode_chunk_bytes
+from logpager.cache.codec.encode import encode_table
 from logpager.cache.codec.layout import ENCODED_EVENT_SCHEMA, chunk_bytes, pack_chunks
 from logpager.schema import RESULT_SCHEMA, VERBATIM_SCHEMA
 from tests.support.codec_rows import result_rows, round_trip_items, table

@@ -8,13 +8,9 @@ from typing import Any
 import pyarrow as pa
 from hypothesis import strategies as st
 
-from logpager.cache.codec.encode import (
-    DecodedChunk,
-    Link,
-    chunk_bytes,
-    decode_chunk_bytes,
-    encode_chunks,
-)
+from logpager.cache.codec.decode import DecodedChunk, Link, decode_chunk_bytes
+from logpager.cache.codec.encode import encode_chunks
+from logpager.cache.codec.layout import chunk_bytes
 from logpager.schema import RESULT_SCHEMA
 
 TEMPLATE = "clp://{archive_id}/{log_event_index}"

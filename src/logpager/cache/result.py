@@ -29,17 +29,10 @@ import pyarrow.compute as pc
 import zstandard
 from paginate import Page
 
-from logpager.cache.codec.encode import (
-    DecodedChunk,
-    Link,
-    chunk_bytes,
-    decode_chunk_bytes,
-    decompress,
-    encode_chunks,
-    encode_group,
-    encode_table,
-    pack_chunks,
-)
+from logpager.cache.codec.contexts import decompress
+from logpager.cache.codec.decode import DecodedChunk, Link, decode_chunk_bytes
+from logpager.cache.codec.encode import encode_chunks, encode_group, encode_table
+from logpager.cache.codec.layout import chunk_bytes, pack_chunks
 from logpager.clock import Clock
 from logpager.errors import InvalidPageIndexError
 from logpager.schema import (

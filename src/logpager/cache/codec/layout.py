@@ -18,6 +18,12 @@ lengths     message length in bytes a row, narrow, byte planes transposed
 messages    the UTF-8 message bytes, back to back
 ==========  ===================================================================
 
+Measured per 1,000 events on 100-row chunks at zstd level 3 (synthetic JSON and the five
+loghub samples), against the Arrow IPC message per chunk used before: the IPC message's
+columns other than the message cost 1.7-5.8 KB compressed, this layout's header, number
+columns and message lengths together 1.3-4.5 KB; whole chunks (no dictionary) became 16-38%
+smaller with the timestamp copies dropped too (:mod:`logpager.cache.codec.elide`).
+
 :func:`chunk_bytes` writes one chunk and is the definition of the layout;
 :func:`pack_chunks` writes every chunk of a stored table at once with the same bytes. A
 result's build lays out ~1,800 chunks for 180,000 hits, and ``chunk_bytes`` spends ~55 us
@@ -38,11 +44,13 @@ import pyarrow as pa
 from logpager.schema import MESSAGE, VERBATIM_SCHEMA
 
 __all__ = [
+    "ARROW_ISO_CHARS",
     "ELIDED_EPOCH",
     "ELIDED_ISO",
     "ELIDED_MIXED",
     "ELIDED_NONE",
     "ENCODED_EVENT_SCHEMA",
+    "JSON_TS_KEY",
     "chunk_bytes",
     "pack_chunks",
 ]
@@ -62,6 +70,11 @@ ELIDED_ISO: Final = 2
 """``{"timestamp":"<YYYY-MM-DDTHH:MM:SS.fffZ>"`` was dropped from the message's start."""
 ELIDED_MIXED: Final = 3
 """Rows of a chunk differ; each row's kind is stored."""
+JSON_TS_KEY: Final = '{"timestamp":'
+"""How a message with an elided timestamp copy started, before the copy."""
+# Arrow's cast of a millisecond timestamp to text: 'YYYY-MM-DD HH:MM:SS.fff' for years
+# 1000-9999 (other years are wider or narrower).
+ARROW_ISO_CHARS: Final = 23
 
 ENCODED_EVENT_SCHEMA = pa.schema(
     [
