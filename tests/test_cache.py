@@ -19,12 +19,12 @@ from hypothesis import strategies as st
 from logpager.cache import QueryResult, ResultBuilder, validate_page_index
 from logpager.cache.codec.contexts import decompress
 from logpager.cache.codec.encode import encode_chunks, encode_table
-from logpager.cache.codec.layout import chunk_bytes
 from logpager.cache.result import _train_dictionary
 from logpager.errors import InvalidPageIndexError
 from logpager.schema import RESULT_SCHEMA, VERBATIM_SCHEMA
 from logpager.settings import Settings
 from tests.conftest import make_events
+from tests.support.chunk_oracle import chunk_bytes
 from tests.support.codec_rows import expected_item, json_event, result_rows, wrapped
 
 

@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 
 from logpager.cache.codec.decode import decode_chunk_bytes
 from logpager.cache.codec.encode import encode_chunks, encode_table
-from logpager.cache.codec.layout import chunk_bytes, pack_chunks
+from logpager.cache.codec.layout import pack_chunks
 from logpager.schema import VERBATIM_SCHEMA
+from tests.support.chunk_oracle import chunk_bytes
 from tests.support.codec_rows import (
     START_MS,
     decoded,

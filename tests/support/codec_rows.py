@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from logpager.cache.codec.decode import DecodedChunk, Link, decode_chunk_bytes
 from logpager.cache.codec.encode import encode_chunks
-from logpager.cache.codec.layout import chunk_bytes
 from logpager.schema import RESULT_SCHEMA
+from tests.support.chunk_oracle import chunk_bytes
 
 TEMPLATE = "clp://{archive_id}/{log_event_index}"
 START_MS = 1_714_521_600_000  # 2024-05-01T00:00:00Z

@@ -16,6 +16,7 @@ result is never held uncompressed, and can stop at a compressed-size limit.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import time
@@ -32,7 +33,7 @@ from paginate import Page
 from logpager.cache.codec.contexts import decompress
 from logpager.cache.codec.decode import DecodedChunk, Link, decode_chunk_bytes
 from logpager.cache.codec.encode import encode_chunks, encode_group, encode_table
-from logpager.cache.codec.layout import chunk_bytes, pack_chunks
+from logpager.cache.codec.layout import pack_chunks
 from logpager.clock import Clock
 from logpager.errors import InvalidPageIndexError
 from logpager.schema import (
@@ -928,9 +929,9 @@ def _train_dictionary(
     """
     Trains a zstd dictionary on page-sized slices of the stored chunks, or returns None.
 
-    Samples are laid out as chunks are (:func:`~logpager.cache.codec.encode.chunk_bytes`), so the
-    dictionary learns the header and the number columns as well as the text; trained on raw
-    messages instead, it made 100-row chunks 8% larger than no dictionary at all. The
+    Samples are laid out as chunks are (:func:`~logpager.cache.codec.layout.pack_chunks`), so
+    the dictionary learns the header and the number columns as well as the text; trained on
+    raw messages instead, it made 100-row chunks 8% larger than no dictionary at all. The
     dictionary is kept only if, on up to :data:`_PAYOFF_PROBE_CHUNKS` of the chunks, it saves
     more than its own size (scaled to all of ``encoded``).
 
@@ -940,12 +941,11 @@ def _train_dictionary(
     :param level: zstd level the chunks will be compressed at.
     :return: The dictionary's bytes, or None when it would not pay for itself.
     """
+    encoded = [b for b in encoded if b.num_rows]  # the builder makes none empty
     rows = sum(b.num_rows for b in encoded)
     if max_bytes <= 0 or rows < _MIN_ROWS_FOR_DICTIONARY:
         return None
-    probe = [
-        chunk_bytes(batch) for batch in encoded[:: max(len(encoded) // _PAYOFF_PROBE_CHUNKS, 1)]
-    ]
+    probe = _lay_out(encoded[:: max(len(encoded) // _PAYOFF_PROBE_CHUNKS, 1)])
     plain = zstandard.ZstdCompressor(level=level)
     plain_bytes = sum(len(plain.compress(chunk)) for chunk in probe)
     scale = len(encoded) / len(probe)
@@ -954,9 +954,9 @@ def _train_dictionary(
         return None
     slices = [(b, start) for b in encoded for start in range(0, b.num_rows, page_size)]
     step = max(len(slices) // _DICTIONARY_SAMPLES, 1)
-    samples: list[bytes | bytearray | memoryview] = [
-        chunk_bytes(b.slice(start, page_size)) for b, start in slices[::step]
-    ]
+    samples: list[bytes | bytearray | memoryview] = list(
+        _lay_out([b.slice(start, page_size) for b, start in slices[::step]])
+    )
     try:
         trained = zstandard.train_dictionary(
             size, samples, k=_TRAINER_SEGMENT, d=_TRAINER_DMER, f=_TRAINER_TABLE_LOG
@@ -968,3 +968,16 @@ def _train_dictionary(
     with_dictionary = zstandard.ZstdCompressor(level=level, dict_data=trained)
     saved = plain_bytes - sum(len(with_dictionary.compress(chunk)) for chunk in probe)
     return data if saved * scale > len(data) else None
+
+
+def _lay_out(pieces: list[pa.RecordBatch]) -> list[bytes]:
+    """
+    :param pieces: Stored batches, none of them empty.
+    :return: Each piece laid out as one chunk. Neighbours of equal size are laid out by one
+        :func:`~logpager.cache.codec.layout.pack_chunks` call, which cuts their joined rows
+        where they meet.
+    """
+    out: list[bytes] = []
+    for size, run in itertools.groupby(pieces, key=lambda piece: piece.num_rows):
+        out += pack_chunks(pa.Table.from_batches(list(run)), size)
+    return out
