@@ -130,6 +130,8 @@ _BLOCK_HEADER = np.dtype(
 _SIGNED_MAX = np.array([2**7 - 1, 2**15 - 1, 2**31 - 1], np.int64)
 _UNSIGNED_MAX = np.array([2**8 - 1, 2**16 - 1, 2**32 - 1], np.int64)
 
+_INT8: tuple[np.dtype[Any], ...] = (np.dtype(np.int8),)
+
 _Parts = list[bytes | memoryview]
 
 
@@ -294,63 +296,51 @@ def pack_chunks(stored: pa.Table | pa.RecordBatch, chunk_rows: int) -> list[byte
         return []
     table = table.combine_chunks()
     cuts = _Cuts(table.num_rows, chunk_rows)
-    count = cuts.count
-    empty: _Parts = [b""] * count
-
-    def column(name: str) -> pa.Array:
-        return table.column(STORED_COLUMNS[name]).chunk(0)
-
     if verbatim:
-        length_codes, lengths, blobs = _pack_lengths(table.column(0).chunk(0), cuts)
-        verbatim_heads = [
-            HEADER.pack(KIND_VERBATIM, 0, code << 6, 0, rows)
-            for code, rows in zip(length_codes.tolist(), cuts.sizes.tolist(), strict=True)
-        ]
-        return [b"".join(parts) for parts in zip(verbatim_heads, lengths, blobs, strict=True)]
+        return _pack_verbatim(table.column(0).chunk(0), cuts)
+    return _pack_events([column.chunk(0) for column in table.columns], cuts)
 
-    ts = column(TS_DELTA).to_numpy()
-    idx = column(IDX_DELTA).to_numpy()
+
+def _pack_verbatim(items: pa.Array, cuts: _Cuts) -> list[bytes]:
+    """:return: The bytes of each chunk of a verbatim column."""
+    length_codes, lengths, blobs = _pack_lengths(items, cuts)
+    heads = [
+        HEADER.pack(KIND_VERBATIM, 0, code << 6, 0, rows)
+        for code, rows in zip(length_codes.tolist(), cuts.sizes.tolist(), strict=True)
+    ]
+    return [b"".join(parts) for parts in zip(heads, lengths, blobs, strict=True)]
+
+
+def _pack_events(columns: list[pa.Array], cuts: _Cuts) -> list[bytes]:
+    """:return: The bytes of each chunk of a stored table's columns (one Arrow array each)."""
+    count = cuts.count
+    ts = columns[STORED_COLUMNS[TS_DELTA]].to_numpy()
+    idx = columns[STORED_COLUMNS[IDX_DELTA]].to_numpy()
     ts_even, ts_step, ts_codes, ts_parts = _pack_delta_column(ts, cuts)
     idx_even, idx_step, idx_codes, idx_parts = _pack_delta_column(idx, cuts)
     flags = np.where(ts_even, EVEN_TS, 0) | np.where(idx_even, EVEN_IDX, 0)
 
     optional: list[_Parts] = []
     for name, flag in ((TS_NULL, HAS_TS_NULLS), (IDX_NULL, HAS_IDX_NULLS)):
-        nulls = column(name).to_numpy(zero_copy_only=False).view(np.uint8)
+        nulls = columns[STORED_COLUMNS[name]].to_numpy(zero_copy_only=False).view(np.uint8)
         present = np.maximum.reduceat(nulls, cuts.starts) > 0
         flags |= np.where(present, flag, 0)
-        optional.append(
-            _narrow_by_chunk(
-                nulls, np.zeros(count, np.int64), present, cuts.starts, cuts.ends, UNSIGNED
-            )
-            if present.any()
-            else empty
-        )
+        optional.append(_pack_where(nulls, present, None, cuts, UNSIGNED))
 
-    codes = column(ARCHIVE_CODE).to_numpy().astype(np.int64)
+    codes = columns[STORED_COLUMNS[ARCHIVE_CODE]].to_numpy().astype(np.int64)
     highest_code = np.maximum.reduceat(codes, cuts.starts)
     coded = highest_code > 0
     code_widths = _width_codes(highest_code, _UNSIGNED_MAX)
     flags |= np.where(coded, HAS_CODES, 0)
     code_widths[~coded] = 0
-    optional.append(
-        _narrow_by_chunk(codes, code_widths, coded, cuts.starts, cuts.ends, UNSIGNED)
-        if coded.any()
-        else empty
-    )
+    optional.append(_pack_where(codes, coded, code_widths, cuts, UNSIGNED))
 
-    elided = column(ELIDED).to_numpy()
+    elided = columns[STORED_COLUMNS[ELIDED]].to_numpy()
     mixed = np.minimum.reduceat(elided, cuts.starts) != np.maximum.reduceat(elided, cuts.starts)
     flags |= np.where(mixed, HAS_ELIDED, 0)
-    optional.append(
-        _narrow_by_chunk(
-            elided, np.zeros(count, np.int64), mixed, cuts.starts, cuts.ends, (np.dtype(np.int8),)
-        )
-        if mixed.any()
-        else empty
-    )
+    optional.append(_pack_where(elided, mixed, None, cuts, _INT8))
 
-    length_codes, lengths, blobs = _pack_lengths(column(MESSAGE), cuts)
+    length_codes, lengths, blobs = _pack_lengths(columns[STORED_COLUMNS[MESSAGE]], cuts)
     header = np.zeros(count, _BLOCK_HEADER)
     header["rows"] = cuts.sizes
     header["kind"] = KIND_EVENTS
@@ -367,3 +357,22 @@ def pack_chunks(stored: pa.Table | pa.RecordBatch, chunk_rows: int) -> list[byte
         b"".join(parts)
         for parts in zip(heads, ts_parts, idx_parts, *optional, lengths, blobs, strict=True)
     ]
+
+
+def _pack_where(
+    values: npt.NDArray[Any],
+    wanted: npt.NDArray[np.bool_],
+    codes: npt.NDArray[Any] | None,
+    cuts: _Cuts,
+    types: tuple[np.dtype[Any], ...],
+) -> _Parts:
+    """
+    :param codes: Each chunk's width code; None: the first of ``types`` everywhere.
+    :return: An optional column's bytes in the chunks that store it (``b""`` in the others),
+        with :func:`_narrow_by_chunk` when some chunk does.
+    """
+    if not wanted.any():
+        return [b""] * cuts.count
+    if codes is None:
+        codes = np.zeros(cuts.count, np.int64)
+    return _narrow_by_chunk(values, codes, wanted, cuts.starts, cuts.ends, types)
