@@ -9,8 +9,9 @@ import pyarrow as pa
 import pytest
 from hypothesis import given
 from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
-from logpager.cache.codec import elide
+from logpager.cache.codec.elide import elide_timestamps
 from logpager.cache.codec.encode import encode_table
 from tests.support.codec_rows import (
     START_MS,
@@ -23,6 +24,7 @@ from tests.support.codec_rows import (
     table,
     wrapped,
 )
+from tests.support.elide_oracle import elide_timestamps_generic
 
 
 def test_stored_messages_lose_only_an_exact_timestamp_copy():
@@ -48,8 +50,8 @@ def test_stored_messages_lose_only_an_exact_timestamp_copy():
 
 
 @pytest.mark.parametrize("pad", [0, 100])
-def test_short_messages_take_the_generic_path_with_the_same_result(pad):
-    # A message shorter than the longest copy sends the whole table to Arrow's kernels.
+def test_short_messages_among_long_ones_give_the_same_result(pad):
+    # A message shorter than the longest copy is padded for the comparison.
     ts = START_MS + 10
     rows = [row(ts, wrapped(ts, "a" * pad)), row(ts, json_event(ts, "b")), row(ts, "short")]
     stored, _ = encode_table(table(rows), 100)
@@ -58,18 +60,18 @@ def test_short_messages_take_the_generic_path_with_the_same_result(pad):
 
 
 def elisions(messages: list[str], stamps: Sequence[int | None]) -> tuple[list[Any], ...]:
-    """Both elision paths on the same rows: (fast stored, fast kinds, generic ...)."""
+    """The numpy path and the oracle on the same rows: (fast stored, fast kinds, generic ...)."""
     text = pa.array(messages, pa.string())
     ts = pa.array(stamps, pa.int64())
-    fast = elide.elide_timestamps(text, ts)
-    generic = elide._elide_timestamps_generic(text, text.cast(pa.binary()), ts)
+    fast = elide_timestamps(text, ts)
+    generic = elide_timestamps_generic(text, text.cast(pa.binary()), ts)
     return tuple(x.to_pylist() for x in (*fast, *generic))
 
 
 @hsettings(max_examples=150, deadline=None)
 @given(rows=result_rows())
 def test_fast_and_generic_elision_agree_on_long_messages(rows):
-    # Padding every message past the longest copy keeps the numpy path in use.
+    # Every message past the longest copy, as the numpy path once required.
     messages = [r["message"] + " " * 40 for r in rows]
     stamps = [r["timestamp"] for r in rows]
     fast_stored, fast_kinds, generic_stored, generic_kinds = elisions(messages, stamps)
@@ -136,3 +138,41 @@ def test_fast_elision_takes_leap_days_and_the_ends_of_the_fixed_width_range():
     fast_stored, fast_kinds, generic_stored, generic_kinds = elisions(messages, stamps)
     assert fast_kinds == generic_kinds == [2] * len(stamps)
     assert fast_stored == generic_stored
+
+
+# Epoch copies of every width: 1 to 20 characters, negative ones included.
+any_stamps = st.one_of(
+    st.none(),
+    st.integers(-(2**63), 2**63 - 1),
+    st.integers(-1_000, 1_000),
+    st.integers(946_684_800_000, 4_102_444_800_000),
+)
+
+
+@st.composite
+def short_and_odd_rows(draw: st.DrawFn) -> tuple[list[str], list[int | None]]:
+    n = draw(st.integers(0, 40))
+    messages, stamps = [], []
+    for _ in range(n):
+        ts = draw(any_stamps)
+        text = draw(st.text(max_size=12))
+        shape = draw(st.sampled_from(["text", "epoch", "iso", "cut", "key"]))
+        if shape == "epoch" and ts is not None:
+            text = f'{{"timestamp":{ts},{text}'
+        elif shape == "iso" and ts is not None and 0 <= ts < 253_402_300_800_000:
+            text = json_event(ts, text)
+        elif shape == "cut" and ts is not None:
+            text = wrapped(ts, text)[: draw(st.integers(0, 45))]
+        elif shape == "key":
+            text = '{"timestamp":' + text
+        messages.append(text)
+        stamps.append(ts)
+    return messages, stamps
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(rows=short_and_odd_rows())
+def test_elision_agrees_with_the_oracle_on_short_messages_and_any_epoch_width(rows):
+    messages, stamps = rows
+    fast_stored, fast_kinds, generic_stored, generic_kinds = elisions(messages, stamps)
+    assert (fast_stored, fast_kinds) == (generic_stored, generic_kinds)
