@@ -10,9 +10,9 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from logpager.cache.codec.decode import decode_chunk_bytes
-from logpager.cache.codec.encode import encode_chunks, encode_table
+from logpager.cache.codec.encode import encode_chunks, encode_group, encode_table
 from logpager.cache.codec.layout import pack_chunks
-from logpager.schema import VERBATIM_SCHEMA
+from logpager.schema import RESULT_SCHEMA, VERBATIM_SCHEMA
 from tests.support.chunk_oracle import chunk_bytes
 from tests.support.codec_rows import (
     START_MS,
@@ -110,3 +110,49 @@ def test_any_rows_round_trip_to_the_reference_items(rows, chunk_rows):
         for start in range(chunk.num_rows):
             part = chunk.items(start, chunk.num_rows, links_for(["arch-1", "arch-2", ""]))
             assert part == whole[start:]
+
+
+def as_record_batches(rows: pa.Table, chunk_rows: int) -> pa.Table:
+    """Encodes rows, lays them out with pack_chunks, decodes each chunk to a record batch."""
+    names: list[str] = []
+    stored = encode_group(rows, chunk_rows, names)
+    chunks = [decode_chunk_bytes(raw) for raw in pack_chunks(stored, chunk_rows)]
+    return pa.Table.from_batches([c.record_batch(names) for c in chunks], schema=rows.schema)
+
+
+def test_a_decoded_chunk_gives_its_rows_back_as_a_record_batch():
+    rows = [
+        row(START_MS + 9_000, wrapped(START_MS + 9_000, "epoch copy"), "arch-a", 17),
+        row(START_MS + 8_000, json_event(START_MS + 8_000, "ISO copy"), "arch-b", 16),
+        row(None, "no time é ✓", "arch-a", 15),
+        row(None, wrapped(START_MS, "a copy, but no timestamp"), "arch-c", None),
+        row(START_MS + 6_000, "x", "", None),
+        row(-1, wrapped(-1, "two-character epoch"), "arch-a", 2**40),
+        row(253_402_300_800_000, wrapped(253_402_300_800_000, "year 10000"), "arch-b", 3),
+    ]
+    for chunk_rows in (1, 2, 4, 100):
+        batches = as_record_batches(table(rows), chunk_rows)
+        assert batches.schema.equals(RESULT_SCHEMA)
+        assert batches.to_pylist() == rows
+    stored, names = encode_table(table(rows), 100)
+    chunk = decode_chunk_bytes(pack_chunks(stored, 100)[0])
+    assert chunk.elided is not None  # epoch, ISO and kept copies in one chunk
+    assert chunk.record_batch(names, 2, 5).to_pylist() == rows[2:5]
+    assert chunk.record_batch(names, 3).to_pylist() == rows[3:]
+
+
+def test_a_verbatim_chunk_gives_its_items_back_as_a_record_batch():
+    items = ["", "a", "é ✓", "x" * 70_000]
+    rows = pa.table({"item": items}, schema=VERBATIM_SCHEMA)
+    stored, names = encode_table(rows, 3)
+    chunks = [decode_chunk_bytes(raw) for raw in pack_chunks(stored, 3)]
+    batches = [chunk.record_batch(names) for chunk in chunks]
+    assert all(batch.schema.equals(VERBATIM_SCHEMA) for batch in batches)
+    assert pa.Table.from_batches(batches).equals(rows)
+    assert chunks[0].record_batch(names, 1, 3).column(0).to_pylist() == items[1:3]
+
+
+@hsettings(max_examples=150, deadline=None)
+@given(rows=result_rows(), chunk_rows=st.integers(1, 25))
+def test_any_rows_come_back_as_record_batches(rows, chunk_rows):
+    assert as_record_batches(table(rows), chunk_rows).to_pylist() == rows

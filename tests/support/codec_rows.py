@@ -8,7 +8,8 @@ from typing import Any
 import pyarrow as pa
 from hypothesis import strategies as st
 
-from logpager.cache.codec.decode import DecodedChunk, Link, decode_chunk_bytes
+from logpager.cache.codec.decode import decode_chunk_bytes
+from logpager.cache.codec.decoded import DecodedChunk, Link
 from logpager.cache.codec.encode import encode_chunks
 from logpager.schema import RESULT_SCHEMA
 from tests.support.chunk_oracle import chunk_bytes

@@ -30,7 +30,8 @@ import zstandard
 from paginate import Page
 
 from logpager.cache.codec.contexts import decompress
-from logpager.cache.codec.decode import DecodedChunk, Link, decode_chunk_bytes
+from logpager.cache.codec.decode import decode_chunk_bytes
+from logpager.cache.codec.decoded import DecodedChunk, Link
 from logpager.cache.codec.encode import encode_chunks, encode_group, encode_table
 from logpager.cache.codec.layout import pack_chunks
 from logpager.cache.dictionary import train_dictionary

@@ -1,4 +1,4 @@
-"""Decoding a decompressed chunk into a :class:`DecodedChunk` that pages are cut from.
+"""Decoding a decompressed chunk into a :class:`~logpager.cache.codec.decoded.DecodedChunk`.
 
 :func:`decode_chunk_bytes` reads the numbers with numpy views of the decompressed bytes and
 keeps the messages as one string (one bytes object if the chunk is not ASCII), so a page
@@ -10,7 +10,6 @@ cheapest way found here (numpy's datetime_as_string took 23 us, Python's datetim
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,11 +17,11 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from logpager.cache.codec.decoded import STAMP_CHARS, DecodedChunk
 from logpager.cache.codec.layout import (
     ARROW_ISO_CHARS,
     BASES,
     ELIDED_EPOCH,
-    ELIDED_ISO,
     ELIDED_MIXED,
     ELIDED_NONE,
     EVEN_IDX,
@@ -32,193 +31,17 @@ from logpager.cache.codec.layout import (
     HAS_IDX_NULLS,
     HAS_TS_NULLS,
     HEADER,
-    JSON_TS_KEY,
     KIND_EVENTS,
     KIND_VERBATIM,
     SIGNED,
     UNSIGNED,
 )
 
-__all__ = ["DecodedChunk", "Link", "decode_chunk_bytes"]
-
-
-Link = tuple[str, str] | None
-"""A link rendered around its event index, ``(before, after)``; None where it is ``N/A``."""
-
-_STAMP_CHARS = 24  # 'YYYY-MM-DDTHH:MM:SS.fffZ'
-
-
-@dataclass(slots=True)
-class DecodedChunk:
-    """
-    One chunk ready to format any of its pages cheaply.
-
-    Messages stay in one ``text`` string when the chunk is ASCII (a page slices its rows out
-    by ``offsets``), else in ``data`` bytes decoded a row at a time. ``stamps`` is the item
-    timestamp of every row (``YYYY-MM-DDTHH:MM:SS.fffZ``) back to back in one string, 24
-    characters a row, or a list when some year does not have four digits; rows flagged in
-    ``timestamp_nulls`` have none. The other lists are None when the chunk does not need them
-    (verbatim items; no nulls; archive code 0 on every row; no timestamp copy dropped).
-    """
-
-    text: str | None
-    data: bytes | None
-    offsets: list[int]
-    stamps: str | list[str] | None
-    timestamp_nulls: list[bool] | None
-    indexes: list[int] | None
-    index_nulls: list[bool] | None
-    archive_codes: list[int] | None
-    elided: list[int] | None
-    """Each row's elision kind, when they are not all the same."""
-    elided_kind: int
-    """The elision kind of every row, when it is the same (else ``ELIDED_MIXED``)."""
-    timestamps: list[int] | None
-    """Epoch milliseconds, when a row's epoch copy was dropped from its message."""
-
-    nbytes: int
-    """Approximate bytes held: the decoded payload plus CPython's per-object overhead."""
-
-    @property
-    def num_rows(self) -> int:
-        """:return: Rows in the chunk."""
-        return len(self.offsets) - 1
-
-    def stored_messages(self, start: int, stop: int) -> list[str]:
-        """
-        :param start: First row.
-        :param stop: Row after the last.
-        :return: Messages of rows ``start:stop`` as stored (the verbatim items, or event
-            messages without any dropped timestamp copy; see :meth:`messages`).
-        """
-        offsets = self.offsets
-        if self.text is not None:
-            text = self.text
-            return [text[offsets[row] : offsets[row + 1]] for row in range(start, stop)]
-        data = self.data or b""
-        return [data[offsets[row] : offsets[row + 1]].decode() for row in range(start, stop)]
-
-    def stamp(self, row: int) -> str | None:
-        """
-        :param row: Row in the chunk.
-        :return: The row's item timestamp (``YYYY-MM-DDTHH:MM:SS.fffZ``), None if it has none.
-        """
-        if self.stamps is None or (self.timestamp_nulls and self.timestamp_nulls[row]):
-            return None
-        if isinstance(self.stamps, str):
-            return self.stamps[row * _STAMP_CHARS : (row + 1) * _STAMP_CHARS]
-        return self.stamps[row]
-
-    def restore(self, row: int, stored: str) -> str:
-        """
-        :param row: Row in the chunk.
-        :param stored: Its stored message.
-        :return: The original message (the dropped timestamp copy put back, if any).
-        """
-        kind = self.elided[row] if self.elided is not None else self.elided_kind
-        if kind == ELIDED_EPOCH:
-            assert self.timestamps is not None
-            return f"{JSON_TS_KEY}{self.timestamps[row]}{stored}"
-        if kind == ELIDED_ISO:
-            return f'{JSON_TS_KEY}"{self.stamp(row)}"{stored}'
-        return stored
-
-    def messages(self, start: int, stop: int) -> list[str]:
-        """
-        :param start: First row.
-        :param stop: Row after the last.
-        :return: The original messages of rows ``start:stop``.
-        """
-        stored = self.stored_messages(start, stop)
-        if self.elided is None and self.elided_kind == ELIDED_NONE:
-            return stored
-        return [
-            self.restore(row, message)
-            for row, message in zip(range(start, stop), stored, strict=True)
-        ]
-
-    def items(self, start: int, stop: int, links: list[Link]) -> list[str]:
-        """
-        Formats rows as the reference's item lines,
-        ``timestamp: <ISO>, message: <original event>, link: <link>``.
-
-        Verbatim chunks return their items as stored.
-
-        :param start: First row.
-        :param stop: Row after the last (at most :attr:`num_rows`).
-        :param links: Each archive code's link pieces.
-        :return: The items of rows ``start:stop``.
-        """
-        indexes, stamps, text = self.indexes, self.stamps, self.text
-        if indexes is None or stamps is None:
-            return self.stored_messages(start, stop)
-        link, kind = links[0], self.elided_kind
-        if (
-            link is None
-            or text is None
-            or not isinstance(stamps, str)
-            or self.archive_codes is not None
-            or self.index_nulls is not None
-            or self.timestamp_nulls is not None
-            or kind == ELIDED_MIXED
-        ):
-            return [
-                self._item(row, message, links)
-                for row, message in zip(
-                    range(start, stop), self.stored_messages(start, stop), strict=True
-                )
-            ]
-        # The warm-page cost is one of these loops: one f-string an item, the timestamp and
-        # the message sliced from the chunk's text, a dropped timestamp copy written inline.
-        # Plain loops over local names measured 3.5 us for 10 synthetic rows, against 5.3
-        # for comprehensions over zipped lists.
-        before, after = link
-        offsets, width = self.offsets, _STAMP_CHARS
-        out = []
-        if kind == ELIDED_ISO:
-            for row in range(start, stop):
-                stamp = stamps[row * width : row * width + width]
-                out.append(
-                    f'timestamp: {stamp}, message: {{"timestamp":"{stamp}"'
-                    f"{text[offsets[row] : offsets[row + 1]]}, "
-                    f"link: {before}{indexes[row]}{after}"
-                )
-        elif kind == ELIDED_EPOCH:
-            epochs = self.timestamps
-            assert epochs is not None
-            for row in range(start, stop):
-                out.append(
-                    f"timestamp: {stamps[row * width : row * width + width]}, message: "
-                    f'{{"timestamp":{epochs[row]}{text[offsets[row] : offsets[row + 1]]}, '
-                    f"link: {before}{indexes[row]}{after}"
-                )
-        else:
-            for row in range(start, stop):
-                out.append(
-                    f"timestamp: {stamps[row * width : row * width + width]}, message: "
-                    f"{text[offsets[row] : offsets[row + 1]]}, "
-                    f"link: {before}{indexes[row]}{after}"
-                )
-        return out
-
-    def _item(self, row: int, stored: str, links: list[Link]) -> str:
-        """Formats one row in general: any archive, ``N/A`` for a missing timestamp or link."""
-        assert self.indexes is not None
-        stamp = self.stamp(row)
-        code = self.archive_codes[row] if self.archive_codes is not None else 0
-        link = links[code]
-        if link is None or (self.index_nulls is not None and self.index_nulls[row]):
-            where = "N/A"
-        else:
-            where = f"{link[0]}{self.indexes[row]}{link[1]}"
-        message = self.restore(row, stored)
-        return f"timestamp: {stamp or 'N/A'}, message: {message}, link: {where}"
-
-
+__all__ = ["decode_chunk_bytes"]
 
 # CPython overhead per decoded row: an offset int and list slot (~36 bytes), the event
-# index int and slot (~36) and 24 characters of timestamp text.
-_ROW_OVERHEAD_BYTES = 36 + 36 + _STAMP_CHARS
+# index int and slot (~36), 24 characters of timestamp text and the epoch milliseconds (8).
+_ROW_OVERHEAD_BYTES = 36 + 36 + STAMP_CHARS + 8
 _VERBATIM_ROW_OVERHEAD_BYTES = 36
 
 
@@ -334,7 +157,7 @@ def decode_chunk_bytes(raw: bytes) -> DecodedChunk:
         text, data, offsets = _read_messages(raw, position, rows, length_code)
         nbytes = _held_bytes(text, data) + _VERBATIM_ROW_OVERHEAD_BYTES * rows
         return DecodedChunk(
-            text, data, offsets, None, None, None, None, None, None, ELIDED_NONE, None, nbytes
+            text, data, offsets, None, None, None, None, None, None, ELIDED_NONE, None, None, nbytes
         )
     if kind != KIND_EVENTS:
         msg = (
@@ -387,5 +210,6 @@ def decode_chunk_bytes(raw: bytes) -> DecodedChunk:
         elided.tolist() if elided is not None else None,
         elided_kind,
         ts_values.tolist() if epoch else None,
+        ts_values,
         _held_bytes(text, data) + _ROW_OVERHEAD_BYTES * rows,
     )

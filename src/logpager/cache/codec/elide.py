@@ -49,7 +49,7 @@ def elide_timestamps(messages: pa.Array, timestamps: pa.Array) -> tuple[pa.Array
     Drops a message's leading copy of its own timestamp where rebuilding it is exact.
 
     The check compares the message with exactly the text that
-    :class:`~logpager.cache.codec.decode.DecodedChunk` writes back (the decimal epoch
+    :class:`~logpager.cache.codec.decoded.DecodedChunk` writes back (the decimal epoch
     milliseconds, or Arrow's ISO text with ``T`` and ``Z``), so a message that only looks
     similar (another precision, a space, another value) is kept whole. The first bytes of
     every message are read as numpy records and compared field by field.
