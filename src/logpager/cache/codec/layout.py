@@ -45,13 +45,32 @@ import pyarrow as pa
 from logpager.schema import MESSAGE, VERBATIM_SCHEMA
 
 __all__ = [
+    "ARCHIVE_CODE",
     "ARROW_ISO_CHARS",
+    "BASES",
+    "ELIDED",
     "ELIDED_EPOCH",
     "ELIDED_ISO",
     "ELIDED_MIXED",
     "ELIDED_NONE",
     "ENCODED_EVENT_SCHEMA",
+    "EVEN_IDX",
+    "EVEN_TS",
+    "HAS_CODES",
+    "HAS_ELIDED",
+    "HAS_IDX_NULLS",
+    "HAS_TS_NULLS",
+    "HEADER",
+    "IDX_DELTA",
+    "IDX_NULL",
     "JSON_TS_KEY",
+    "KIND_EVENTS",
+    "KIND_VERBATIM",
+    "SIGNED",
+    "STORED_COLUMNS",
+    "TS_DELTA",
+    "TS_NULL",
+    "UNSIGNED",
     "pack_chunks",
 ]
 
