@@ -17,14 +17,16 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from logpager.cache import QueryResult, ResultBuilder, validate_page_index
-from logpager.cache.codec.encode import chunk_bytes, decompress, encode_chunks, encode_table
-from logpager.cache.result import _train_dictionary
+from logpager.cache.codec.contexts import decompress
+from logpager.cache.codec.encode import encode_chunks, encode_table
+from logpager.cache.dictionary import train_dictionary
 from logpager.errors import InvalidPageIndexError
 from logpager.query import QuerySpec
 from logpager.schema import RESULT_SCHEMA, VERBATIM_SCHEMA
 from logpager.settings import Settings
 from tests.conftest import make_events
-from tests.test_chunkcodec import expected_item, json_event, result_rows, wrapped
+from tests.support.chunk_oracle import chunk_bytes
+from tests.support.codec_rows import expected_item, json_event, result_rows, wrapped
 
 
 def all_items(result: QueryResult) -> list[str]:
@@ -518,6 +520,7 @@ def test_dictionary_is_kept_only_when_it_pays_for_itself():
     )
     for rows, pays in ((repetitive, True), (noise, False)):
         encoded = encode_chunks(rows, 100, [])
-        dictionary = _train_dictionary(encoded, 16_384, 10)
+        dictionary = train_dictionary(encoded, 10, Settings(zstd_dictionary_bytes=16_384))
         assert (dictionary is not None) is pays
-    assert _train_dictionary(encode_chunks(repetitive, 100, []), 0, 10) is None
+    disabled = Settings(zstd_dictionary_bytes=0)
+    assert train_dictionary(encode_chunks(repetitive, 100, []), 10, disabled) is None

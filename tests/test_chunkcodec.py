@@ -1,95 +1,32 @@
-"""chunkcodec: stored form, chunk bytes, decoding, item lines and decompression contexts."""
+"""codec: round trips of the stored form through chunk bytes and decoding to item lines."""
 
 from __future__ import annotations
-
-import threading
-from collections.abc import Sequence
-from datetime import UTC, datetime
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
-import zstandard
 from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from logpager.cache.codec import encode as chunkcodec
-from logpager.cache.codec.encode import (
-    DecodedChunk,
-    Link,
-    chunk_bytes,
-    decode_chunk,
-    decode_chunk_bytes,
-    decompress,
-    encode_chunks,
-    encode_table,
-)
+from logpager.cache.codec.decode import decode_chunk_bytes
+from logpager.cache.codec.encode import encode_chunks, encode_group, encode_table
+from logpager.cache.codec.layout import pack_chunks
 from logpager.schema import RESULT_SCHEMA, VERBATIM_SCHEMA
-
-TEMPLATE = "clp://{archive_id}/{log_event_index}"
-START_MS = 1_714_521_600_000  # 2024-05-01T00:00:00Z
-
-
-def iso(ms: int) -> str:
-    """The item timestamp, written independently of the codec (years 1000-9999)."""
-    when = datetime.fromtimestamp(ms / 1000, tz=UTC)
-    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
-
-
-def expected_item(row: dict[str, Any]) -> str:
-    """The reference's item line for one result row."""
-    ts, archive, index = row["timestamp"], row["archive_id"], row["log_event_index"]
-    when = "N/A" if ts is None else iso(ts)
-    link = (
-        "N/A"
-        if not archive or index is None
-        else TEMPLATE.format(archive_id=archive, log_event_index=index)
-    )
-    return f"timestamp: {when}, message: {row['message']}, link: {link}"
-
-
-def links_for(names: list[str]) -> list[Link]:
-    """The link pieces QueryResult renders once per archive."""
-    out: list[Link] = []
-    for name in names:
-        before, after = TEMPLATE.format(archive_id=name, log_event_index="\x00").split("\x00")
-        out.append((before, after) if name else None)
-    return out or [None]
-
-
-def decoded(rows: pa.Table, chunk_rows: int) -> tuple[list[DecodedChunk], list[str]]:
-    """Encodes rows, lays each chunk out as bytes and decodes it back."""
-    names: list[str] = []
-    batches = encode_chunks(rows, chunk_rows, names)
-    return [decode_chunk_bytes(chunk_bytes(batch)) for batch in batches], names
-
-
-def round_trip_items(rows: pa.Table, chunk_rows: int) -> list[str]:
-    chunks, names = decoded(rows, chunk_rows)
-    links = links_for(names)
-    return [item for chunk in chunks for item in chunk.items(0, chunk.num_rows, links)]
-
-
-def table(rows: list[dict[str, Any]]) -> pa.Table:
-    return pa.Table.from_pylist(rows, schema=RESULT_SCHEMA)
-
-
-def row(
-    ts: int | None, message: str, archive: str = "arch-1", index: int | None = 0
-) -> dict[str, Any]:
-    return {"timestamp": ts, "message": message, "archive_id": archive, "log_event_index": index}
-
-
-def wrapped(ts: int, text: str) -> str:
-    """How ingestion wraps a plain-text line: the epoch copy first."""
-    return f'{{"timestamp":{ts},"message":"{text}"}}'
-
-
-def json_event(ts: int, text: str) -> str:
-    """A JSON log line whose timestamp field comes first, as ISO text."""
-    return f'{{"timestamp":"{iso(ts)}","level":"INFO","message":"{text}"}}'
+from tests.support.chunk_oracle import chunk_bytes
+from tests.support.codec_rows import (
+    START_MS,
+    decoded,
+    expected_item,
+    iso,
+    json_event,
+    links_for,
+    result_rows,
+    round_trip_items,
+    row,
+    table,
+    wrapped,
+)
 
 
 def test_round_trip_with_nulls_archives_empty_and_non_ascii_messages():
@@ -103,38 +40,6 @@ def test_round_trip_with_nulls_archives_empty_and_non_ascii_messages():
     ]
     for chunk_rows in (1, 2, 4, 100):
         assert round_trip_items(table(rows), chunk_rows) == [expected_item(r) for r in rows]
-
-
-def test_stored_messages_lose_only_an_exact_timestamp_copy():
-    ts = START_MS + 4_321
-    rows = [
-        row(ts, wrapped(ts, "dropped")),  # epoch copy
-        row(ts, json_event(ts, "dropped")),  # ISO copy
-        row(ts, wrapped(ts + 1, "other value")),
-        row(ts, f'{{"timestamp":{ts}}}'),  # no comma after the digits
-        row(ts, f'{{"timestamp":0{ts},"message":"leading zero"}}'),
-        row(ts, f'{{"timestamp":"{iso(ts)[:-1]}","m":"no Z"}}'),
-        row(ts, f'{{"timestamp":"{iso(ts)[:-5]}Z","m":"seconds only"}}'),
-        row(ts, f'{{"timestamp": {ts},"m":"space"}}'),
-        row(None, wrapped(ts, "row without timestamp")),
-        row(ts, '{"timestamp":'),
-    ]
-    stored, _ = encode_table(table(rows), 100)
-    kinds = stored.column("ts_elided").to_pylist()
-    assert kinds == [1, 2, 0, 0, 0, 0, 0, 0, 0, 0]
-    assert stored.column("message")[0].as_py() == b',"message":"dropped"}'
-    assert stored.column("message")[1].as_py() == b',"level":"INFO","message":"dropped"}'
-    assert round_trip_items(table(rows), 100) == [expected_item(r) for r in rows]
-
-
-@pytest.mark.parametrize("pad", [0, 100])
-def test_short_messages_take_the_generic_path_with_the_same_result(pad):
-    # A message shorter than the longest copy sends the whole table to Arrow's kernels.
-    ts = START_MS + 10
-    rows = [row(ts, wrapped(ts, "a" * pad)), row(ts, json_event(ts, "b")), row(ts, "short")]
-    stored, _ = encode_table(table(rows), 100)
-    assert stored.column("ts_elided").to_pylist() == [1, 2, 0]
-    assert round_trip_items(table(rows), 100) == [expected_item(r) for r in rows]
 
 
 def test_timestamps_outside_four_digit_years_round_trip():
@@ -172,10 +77,10 @@ def test_verbatim_items_round_trip():
     assert chunks[0].messages(0, 3) == items[:3]
 
 
-def test_decode_chunk_reads_a_stored_batch():
+def test_decode_chunk_bytes_reads_a_stored_batch():
     rows = table([row(START_MS, wrapped(START_MS, "m"), index=3)])
     stored, _ = encode_table(rows, 10)
-    chunk = decode_chunk(stored.to_batches()[0], single_archive=True)
+    chunk = decode_chunk_bytes(pack_chunks(stored.to_batches()[0], 10)[0])
     assert chunk.messages(0, 1) == [wrapped(START_MS, "m")]
     assert chunk.stamp(0) == iso(START_MS)
 
@@ -195,37 +100,6 @@ def test_decoded_size_counts_the_messages():
     assert 10_000 < chunk.nbytes < 20_000
 
 
-message_text = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=40) | (
-    st.sampled_from(["", "plain", "é", '"quoted"'])
-)
-timestamps = st.one_of(st.none(), st.integers(946_684_800_000, 4_102_444_800_000))  # 2000 to 2100
-
-
-@st.composite
-def result_rows(draw: st.DrawFn) -> list[dict[str, Any]]:
-    n = draw(st.integers(0, 60))
-    out = []
-    for _ in range(n):
-        ts = draw(timestamps)
-        text = draw(message_text)
-        shape = draw(st.sampled_from(["text", "epoch", "iso", "near"]))
-        if shape == "epoch" and ts is not None:
-            text = wrapped(ts, text)
-        elif shape == "iso" and ts is not None:
-            text = json_event(ts, text)
-        elif shape == "near" and ts is not None:
-            text = wrapped(ts + draw(st.integers(-1, 1)), text)
-        out.append(
-            row(
-                ts,
-                text,
-                draw(st.sampled_from(["arch-1", "arch-2", ""])),
-                draw(st.one_of(st.none(), st.integers(-(2**40), 2**40))),
-            )
-        )
-    return out
-
-
 @hsettings(max_examples=150, deadline=None)
 @given(rows=result_rows(), chunk_rows=st.integers(1, 25))
 def test_any_rows_round_trip_to_the_reference_items(rows, chunk_rows):
@@ -238,122 +112,47 @@ def test_any_rows_round_trip_to_the_reference_items(rows, chunk_rows):
             assert part == whole[start:]
 
 
-def test_decompress_shares_contexts_and_bounds_the_dictionary_ones():
-    samples: list[bytes | bytearray | memoryview] = [
-        f"event {i} with some text {i % 17}".encode() * 8 for i in range(400)
+def as_record_batches(rows: pa.Table, chunk_rows: int) -> pa.Table:
+    """Encodes rows, lays them out with pack_chunks, decodes each chunk to a record batch."""
+    names: list[str] = []
+    stored = encode_group(rows, chunk_rows, names)
+    chunks = [decode_chunk_bytes(raw) for raw in pack_chunks(stored, chunk_rows)]
+    return pa.Table.from_batches([c.record_batch(names) for c in chunks], schema=rows.schema)
+
+
+def test_a_decoded_chunk_gives_its_rows_back_as_a_record_batch():
+    rows = [
+        row(START_MS + 9_000, wrapped(START_MS + 9_000, "epoch copy"), "arch-a", 17),
+        row(START_MS + 8_000, json_event(START_MS + 8_000, "ISO copy"), "arch-b", 16),
+        row(None, "no time é ✓", "arch-a", 15),
+        row(None, wrapped(START_MS, "a copy, but no timestamp"), "arch-c", None),
+        row(START_MS + 6_000, "x", "", None),
+        row(-1, wrapped(-1, "two-character epoch"), "arch-a", 2**40),
+        row(253_402_300_800_000, wrapped(253_402_300_800_000, "year 10000"), "arch-b", 3),
     ]
-    dictionaries = [
-        zstandard.train_dictionary(2_048, samples, dict_id=1 + k).as_bytes() for k in range(6)
-    ]
-    blobs = [
-        zstandard.ZstdCompressor(dict_data=zstandard.ZstdCompressionDict(d)).compress(b"x" * 99)
-        for d in dictionaries
-    ]
-    for d, blob in zip(dictionaries, blobs, strict=True):
-        assert decompress(blob, d) == b"x" * 99
-    assert decompress(zstandard.compress(b"plain"), None) == b"plain"
-    contexts = chunkcodec._contexts.with_dictionary
-    assert len(contexts) == chunkcodec._DICTIONARY_CONTEXTS
-    assert list(contexts) == dictionaries[-chunkcodec._DICTIONARY_CONTEXTS :]
+    for chunk_rows in (1, 2, 4, 100):
+        batches = as_record_batches(table(rows), chunk_rows)
+        assert batches.schema.equals(RESULT_SCHEMA)
+        assert batches.to_pylist() == rows
+    stored, names = encode_table(table(rows), 100)
+    chunk = decode_chunk_bytes(pack_chunks(stored, 100)[0])
+    assert chunk.elided is not None  # epoch, ISO and kept copies in one chunk
+    assert chunk.record_batch(names, 2, 5).to_pylist() == rows[2:5]
+    assert chunk.record_batch(names, 3).to_pylist() == rows[3:]
 
 
-def test_decompress_from_several_threads():
-    data = [bytes([i]) * 50_000 for i in range(8)]
-    blobs = [zstandard.compress(d) for d in data]
-    failures: list[BaseException] = []
-
-    def work() -> None:
-        try:
-            for _ in range(200):
-                for d, blob in zip(data, blobs, strict=True):
-                    assert decompress(blob, None) == d
-        except BaseException as exc:  # reported below, from the main thread
-            failures.append(exc)
-
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert failures == []
-
-
-def elisions(messages: list[str], stamps: Sequence[int | None]) -> tuple[list[Any], ...]:
-    """Both elision paths on the same rows: (fast stored, fast kinds, generic ...)."""
-    text = pa.array(messages, pa.string())
-    ts = pa.array(stamps, pa.int64())
-    fast = chunkcodec._elide_timestamps(text, ts)
-    generic = chunkcodec._elide_timestamps_generic(text, text.cast(pa.binary()), ts)
-    return tuple(x.to_pylist() for x in (*fast, *generic))
+def test_a_verbatim_chunk_gives_its_items_back_as_a_record_batch():
+    items = ["", "a", "é ✓", "x" * 70_000]
+    rows = pa.table({"item": items}, schema=VERBATIM_SCHEMA)
+    stored, names = encode_table(rows, 3)
+    chunks = [decode_chunk_bytes(raw) for raw in pack_chunks(stored, 3)]
+    batches = [chunk.record_batch(names) for chunk in chunks]
+    assert all(batch.schema.equals(VERBATIM_SCHEMA) for batch in batches)
+    assert pa.Table.from_batches(batches).equals(rows)
+    assert chunks[0].record_batch(names, 1, 3).column(0).to_pylist() == items[1:3]
 
 
 @hsettings(max_examples=150, deadline=None)
-@given(rows=result_rows())
-def test_fast_and_generic_elision_agree_on_long_messages(rows):
-    # Padding every message past the longest copy keeps the numpy path in use.
-    messages = [r["message"] + " " * 40 for r in rows]
-    stamps = [r["timestamp"] for r in rows]
-    fast_stored, fast_kinds, generic_stored, generic_kinds = elisions(messages, stamps)
-    assert (fast_stored, fast_kinds) == (generic_stored, generic_kinds)
-    long_rows = [{**r, "message": m} for r, m in zip(rows, messages, strict=True)]
-    assert round_trip_items(table(long_rows), 7) == [expected_item(r) for r in long_rows]
-
-
-def test_fast_elision_refuses_near_misses():
-    ts = START_MS + 4_321
-    pad = " " * 40
-    messages = [
-        wrapped(ts, pad),
-        json_event(ts, pad),
-        wrapped(ts + 1000, pad),
-        f'{{"timestamp":{ts}}}{pad}',
-        f'{{"timestamp":"{iso(ts)[:-1]}","m":"no Z"}}{pad}',
-        f'{{"timestamp":"{iso(ts + 1)}","m":"1 ms off"}}{pad}',
-        f'{{"timestamp":"{iso(ts).replace("T", " ")}","m":"space"}}{pad}',
-        f'{{"timestamp":"{iso(ts)}\x00,"m":"NUL"}}{pad}',
-        f'{{"timestamp":{str(ts)[:-1]}\x00,"m":"NUL digit"}}{pad}',
-    ]
-    fast_stored, fast_kinds, generic_stored, generic_kinds = elisions(messages, [ts] * 9)
-    assert fast_kinds == generic_kinds == [1, 2, 0, 0, 0, 0, 0, 0, 0]
-    assert fast_stored == generic_stored
-
-
-@pytest.mark.parametrize(
-    ("text", "ms"),
-    [
-        # Out-of-range fields that a date calculation would carry into the next field: the
-        # number is right, but Arrow would write the instant another way.
-        ("2024-02-30T00:00:00.000Z", 1_709_251_200_000),  # = 2024-03-01
-        ("2023-02-29T00:00:00.000Z", 1_677_628_800_000),  # = 2023-03-01
-        ("2024-05-01T24:00:00.000Z", 1_714_608_000_000),  # = 2024-05-02T00:00
-        ("2024-05-01T00:60:00.000Z", 1_714_525_200_000),  # = 01:00
-        ("2024-05-01T00:00:60.000Z", 1_714_521_660_000),  # = 00:01
-        ("2024-13-01T00:00:00.000Z", 1_735_689_600_000),  # = 2025-01-01
-        ("2024-00-10T00:00:00.000Z", 1_701_993_600_000),  # = 2023-12-08
-        ("2024-05-00T00:00:00.000Z", 1_714_435_200_000),  # = 2024-04-30
-        ("2024-05-01T00:00:00:000Z", START_MS),  # ':' for '.'
-        ("2024/05/01T00:00:00.000Z", START_MS),
-        ("+024-05-01T00:00:00.000Z", START_MS),
-    ],
-)
-def test_fast_elision_keeps_dates_arrow_would_write_otherwise(text, ms):
-    pad = " " * 40
-    messages = [f'{{"timestamp":"{text}","m":"x"}}{pad}', json_event(START_MS, pad)]
-    fast_stored, fast_kinds, generic_stored, generic_kinds = elisions(messages, [ms, START_MS])
-    assert fast_kinds == generic_kinds == [0, 2]
-    assert fast_stored == generic_stored
-
-
-def test_fast_elision_takes_leap_days_and_the_ends_of_the_fixed_width_range():
-    pad = " " * 40
-    stamps = [
-        1_709_164_800_000,  # 2024-02-29
-        951_782_400_000,  # 2000-02-29
-        -30_610_224_000_000,  # 1000-01-01T00:00:00.000
-        253_402_300_799_999,  # 9999-12-31T23:59:59.999
-        -1,  # 1969-12-31T23:59:59.999
-    ]
-    messages = [json_event(ms, pad) for ms in stamps]
-    fast_stored, fast_kinds, generic_stored, generic_kinds = elisions(messages, stamps)
-    assert fast_kinds == generic_kinds == [2] * len(stamps)
-    assert fast_stored == generic_stored
+@given(rows=result_rows(), chunk_rows=st.integers(1, 25))
+def test_any_rows_come_back_as_record_batches(rows, chunk_rows):
+    assert as_record_batches(table(rows), chunk_rows).to_pylist() == rows

@@ -10,10 +10,12 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from logpager.cache.codec.encode import decode_chunk_bytes, encode_table
-from logpager.cache.codec.layout import ENCODED_EVENT_SCHEMA, chunk_bytes, pack_chunks
+from logpager.cache.codec.decode import decode_chunk_bytes
+from logpager.cache.codec.encode import encode_table
+from logpager.cache.codec.layout import ENCODED_EVENT_SCHEMA, pack_chunks
 from logpager.schema import RESULT_SCHEMA, VERBATIM_SCHEMA
-from tests.test_chunkcodec import result_rows, round_trip_items, table
+from tests.support.chunk_oracle import chunk_bytes
+from tests.support.codec_rows import result_rows, round_trip_items, table
 
 
 def one_at_a_time(stored: pa.Table, chunk_rows: int) -> list[bytes]:

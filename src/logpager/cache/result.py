@@ -30,17 +30,12 @@ import pyarrow.compute as pc
 import zstandard
 from paginate import Page
 
-from logpager.cache.codec.encode import (
-    DecodedChunk,
-    Link,
-    chunk_bytes,
-    decode_chunk_bytes,
-    decompress,
-    encode_chunks,
-    encode_group,
-    encode_table,
-    pack_chunks,
-)
+from logpager.cache.codec.contexts import decompress
+from logpager.cache.codec.decode import decode_chunk_bytes
+from logpager.cache.codec.decoded import DecodedChunk, Link
+from logpager.cache.codec.encode import encode_chunks, encode_group, encode_table
+from logpager.cache.codec.layout import pack_chunks
+from logpager.cache.dictionary import train_dictionary
 from logpager.clock import Clock
 from logpager.errors import InvalidPageIndexError
 from logpager.query import NO_QUERY, QuerySpec
@@ -58,33 +53,6 @@ from logpager.settings import Settings
 __all__ = ["PageDict", "QueryResult", "ResultBuilder", "validate_page_index"]
 
 PageDict = dict[str, Any]
-
-# Dictionary training needs enough samples to find repeats; below this many rows the result is
-# small enough that plain zstd costs little and a dictionary would outweigh its savings.
-_MIN_ROWS_FOR_DICTIONARY = 256
-# Page-sized samples handed to the trainer, spread evenly over the result. 256 samples train
-# in 30-75 ms; 1,024 took ~0.35 s on 20,000 synthetic rows for a result 0.2% smaller (2,000
-# took ~0.6 s on 36,000 rows for 0.7%), so the trainer sees a sample, not the result.
-_DICTIONARY_SAMPLES = 256
-# A dictionary is sized to about a sixteenth of the chunks' estimated compressed bytes, and
-# kept only if it saves more than its size. On 2,000-event loghub samples 1-2 KiB dictionaries
-# saved 5-15% while 8-16 KiB ones cost more than they saved (an eighth instead of a sixteenth
-# made HDFS 3% and Zookeeper 3% larger); on 20,000 synthetic events 4-16 KiB all saved ~9%.
-_DICTIONARY_SHARE = 16
-_MIN_DICTIONARY_BYTES = 1_024
-# Chunks compressed with and without a new dictionary to see whether it pays for itself
-# (~1 ms for 16 chunks of 25 KB at level 3).
-_PAYOFF_PROBE_CHUNKS = 16
-# The trainer's segment size (k), d-mer size (d) and frequency table size (2**f entries),
-# fixed instead of searched for. Its default search took 45 ms on 8,192 synthetic hits, on a
-# core that the search itself needs (the dictionary is trained while clp-s runs), and its
-# default table (f=20) 6 MB of memory; these took 12 ms and 0.4 MB. Compressed sizes against
-# the search's choice: synthetic +0.2%, HDFS +1.5%, OpenSSH -1.9%, Apache, Linux, Zookeeper
-# within 0.3%.
-_TRAINER_SEGMENT = 1_024
-_TRAINER_DMER = 8
-_TRAINER_TABLE_LOG = 16
-_DEFAULT_ZSTD_LEVEL: int = Settings.model_fields["zstd_level"].default
 
 
 def validate_page_index(page_index: object, num_total_pages: int) -> int:
@@ -628,11 +596,7 @@ class ResultBuilder:
         # sample's encoded copy held by a worker's heap cost ~30 MB of RSS with mimalloc.
         encoded = encode_chunks(rows, self.chunk_rows, [])
         self._dictionary_future = self._executor().submit(
-            _train_dictionary,
-            encoded,
-            self._settings.zstd_dictionary_bytes,
-            self.page_size,
-            level=self._settings.zstd_level,
+            train_dictionary, encoded, self.page_size, self._settings
         )
 
     def add(self, rows: pa.RecordBatch | pa.Table) -> None:
@@ -764,15 +728,14 @@ class ResultBuilder:
         if self._dictionary_future is not None:
             dictionary = self._dictionary_future.result()
         elif force or self._untrained_rows >= self._settings.dictionary_training_rows:
-            dictionary = _train_dictionary(
+            dictionary = train_dictionary(
                 [
                     batch
                     for stored in self._untrained
                     for batch in stored.to_batches(max_chunksize=self.chunk_rows)
                 ],
-                self._settings.zstd_dictionary_bytes,
                 self.page_size,
-                level=self._settings.zstd_level,
+                self._settings,
             )
         else:
             return
@@ -874,54 +837,3 @@ def _split_link(template: str, archive_id: str) -> tuple[str, str]:
     before, after = rendered.split(marker)
     return before, after
 
-
-def _train_dictionary(
-    encoded: list[pa.RecordBatch],
-    max_bytes: int,
-    page_size: int,
-    *,
-    level: int = _DEFAULT_ZSTD_LEVEL,
-) -> bytes | None:
-    """
-    Trains a zstd dictionary on page-sized slices of the stored chunks, or returns None.
-
-    Samples are laid out as chunks are (:func:`~logpager.cache.codec.encode.chunk_bytes`), so the
-    dictionary learns the header and the number columns as well as the text; trained on raw
-    messages instead, it made 100-row chunks 8% larger than no dictionary at all. The
-    dictionary is kept only if, on up to :data:`_PAYOFF_PROBE_CHUNKS` of the chunks, it saves
-    more than its own size (scaled to all of ``encoded``).
-
-    :param encoded: Stored chunks, one batch each (the result's, or its first rows').
-    :param max_bytes: Largest dictionary; 0 disables dictionaries.
-    :param page_size: Rows of one training sample.
-    :param level: zstd level the chunks will be compressed at.
-    :return: The dictionary's bytes, or None when it would not pay for itself.
-    """
-    rows = sum(b.num_rows for b in encoded)
-    if max_bytes <= 0 or rows < _MIN_ROWS_FOR_DICTIONARY:
-        return None
-    probe = [
-        chunk_bytes(batch) for batch in encoded[:: max(len(encoded) // _PAYOFF_PROBE_CHUNKS, 1)]
-    ]
-    plain = zstandard.ZstdCompressor(level=level)
-    plain_bytes = sum(len(plain.compress(chunk)) for chunk in probe)
-    scale = len(encoded) / len(probe)
-    size = min(max_bytes, int(plain_bytes * scale) // _DICTIONARY_SHARE)
-    if size < _MIN_DICTIONARY_BYTES:
-        return None
-    slices = [(b, start) for b in encoded for start in range(0, b.num_rows, page_size)]
-    step = max(len(slices) // _DICTIONARY_SAMPLES, 1)
-    samples: list[bytes | bytearray | memoryview] = [
-        chunk_bytes(b.slice(start, page_size)) for b, start in slices[::step]
-    ]
-    try:
-        trained = zstandard.train_dictionary(
-            size, samples, k=_TRAINER_SEGMENT, d=_TRAINER_DMER, f=_TRAINER_TABLE_LOG
-        )
-    except zstandard.ZstdError:
-        # Too few distinct samples to learn from: plain zstd is the right answer then.
-        return None
-    data: bytes = trained.as_bytes()
-    with_dictionary = zstandard.ZstdCompressor(level=level, dict_data=trained)
-    saved = plain_bytes - sum(len(with_dictionary.compress(chunk)) for chunk in probe)
-    return data if saved * scale > len(data) else None

@@ -1,4 +1,4 @@
-"""The bytes a stored chunk is compressed as: the layout, and writing it one chunk or many.
+"""The bytes a stored chunk is compressed as: the layout, and laying out a stored table's chunks.
 
 The stored table (:data:`ENCODED_EVENT_SCHEMA`, made by
 :func:`logpager.cache.codec.encode.encode_table`) is cut into chunks; each chunk is laid out as:
@@ -18,12 +18,19 @@ lengths     message length in bytes a row, narrow, byte planes transposed
 messages    the UTF-8 message bytes, back to back
 ==========  ===================================================================
 
-:func:`chunk_bytes` writes one chunk and is the definition of the layout;
-:func:`pack_chunks` writes every chunk of a stored table at once with the same bytes. A
-result's build lays out ~1,800 chunks for 180,000 hits, and ``chunk_bytes`` spends ~55 us
-of numpy and Arrow calls on each (0.1 s, while the search's caller waits); ``pack_chunks``
-computes the per-chunk widths, steps and flags for all chunks in one pass of numpy
-``reduceat`` calls and leaves only the slicing and joining of each chunk's parts to Python.
+Measured per 1,000 events on 100-row chunks at zstd level 3 (synthetic JSON and the five
+loghub samples), against the Arrow IPC message per chunk used before: the IPC message's
+columns other than the message cost 1.7-5.8 KB compressed, this layout's header, number
+columns and message lengths together 1.3-4.5 KB; whole chunks (no dictionary) became 16-38%
+smaller with the timestamp copies dropped too (:mod:`logpager.cache.codec.elide`).
+
+:func:`pack_chunks` writes every chunk of a stored table at once. A result's build lays out
+~1,800 chunks for 180,000 hits, and writing them one at a time spent ~55 us of numpy and
+Arrow calls on each (0.1 s, while the search's caller waits); ``pack_chunks`` computes the
+per-chunk widths, steps and flags for all chunks in one pass of numpy ``reduceat`` calls and
+leaves only the slicing and joining of each chunk's parts to Python. The one-at-a-time
+writer is kept with the tests (``tests/support/chunk_oracle.py``) as the layout's plain
+definition, which ``pack_chunks`` must match byte for byte.
 """
 
 from __future__ import annotations
@@ -38,12 +45,32 @@ import pyarrow as pa
 from logpager.schema import MESSAGE, VERBATIM_SCHEMA
 
 __all__ = [
+    "ARCHIVE_CODE",
+    "ARROW_ISO_CHARS",
+    "BASES",
+    "ELIDED",
     "ELIDED_EPOCH",
     "ELIDED_ISO",
     "ELIDED_MIXED",
     "ELIDED_NONE",
     "ENCODED_EVENT_SCHEMA",
-    "chunk_bytes",
+    "EVEN_IDX",
+    "EVEN_TS",
+    "HAS_CODES",
+    "HAS_ELIDED",
+    "HAS_IDX_NULLS",
+    "HAS_TS_NULLS",
+    "HEADER",
+    "IDX_DELTA",
+    "IDX_NULL",
+    "JSON_TS_KEY",
+    "KIND_EVENTS",
+    "KIND_VERBATIM",
+    "SIGNED",
+    "STORED_COLUMNS",
+    "TS_DELTA",
+    "TS_NULL",
+    "UNSIGNED",
     "pack_chunks",
 ]
 
@@ -62,6 +89,11 @@ ELIDED_ISO: Final = 2
 """``{"timestamp":"<YYYY-MM-DDTHH:MM:SS.fffZ>"`` was dropped from the message's start."""
 ELIDED_MIXED: Final = 3
 """Rows of a chunk differ; each row's kind is stored."""
+JSON_TS_KEY: Final = '{"timestamp":'
+"""How a message with an elided timestamp copy started, before the copy."""
+# Arrow's cast of a millisecond timestamp to text: 'YYYY-MM-DD HH:MM:SS.fff' for years
+# 1000-9999 (other years are wider or narrower).
+ARROW_ISO_CHARS: Final = 23
 
 ENCODED_EVENT_SCHEMA = pa.schema(
     [
@@ -92,119 +124,10 @@ EVEN_TS: Final = 16
 EVEN_IDX: Final = 32
 # kind, flags, widths (2 bits each: ts, idx, codes, lengths), elision kind, rows
 HEADER = struct.Struct("<BBBBI")
-# first timestamp, first event index, and the step of each (see _pack_deltas)
+# first timestamp, first event index, and the step of each (see _pack_delta_column)
 BASES = struct.Struct("<qqqq")
 SIGNED: tuple[np.dtype[Any], ...] = tuple(np.dtype(f"<i{n}") for n in (1, 2, 4, 8))
 UNSIGNED: tuple[np.dtype[Any], ...] = tuple(np.dtype(f"<u{n}") for n in (1, 2, 4, 8))
-
-
-def _narrow(
-    values: npt.NDArray[np.integer[Any]], low: int, high: int, signed: bool
-) -> tuple[int, npt.NDArray[np.integer[Any]]]:
-    """
-    :param values: Integers, all within ``low..high``.
-    :return: (width code, ``values`` in the narrowest little-endian type that holds them).
-    :raise OverflowError: If no 64-bit type holds them.
-    """
-    for code, dtype in enumerate(SIGNED if signed else UNSIGNED):
-        info = np.iinfo(dtype)
-        if info.min <= low and high <= info.max:
-            return code, values.astype(dtype)
-    msg = f"values out of 64-bit range: {low}..{high}"
-    raise OverflowError(msg)
-
-
-def _pack_deltas(deltas: npt.NDArray[np.int64]) -> tuple[bool, int, int, bytes]:
-    """
-    :return: (every delta equal, step, width code, bytes). Equal deltas are stored as their
-        step alone; others in units of their greatest common divisor, so logs with
-        whole-second timestamps store seconds (which made HDFS's timestamps 47% smaller
-        compressed).
-    """
-    if not len(deltas):
-        return True, 0, 0, b""
-    # Every numpy call here costs ~1 us a chunk, on the build's compressing threads.
-    low, high = int(deltas.min()), int(deltas.max())
-    if low == high:
-        return True, low, 0, b""
-    step = int(np.gcd.reduce(deltas)) or 1
-    if step != 1:
-        deltas = deltas // step
-    code, packed = _narrow(deltas, low // step, high // step, signed=True)
-    return False, step, code, packed.tobytes()
-
-
-def _lengths_and_blob(column: pa.Array) -> tuple[int, bytes, pa.Buffer | bytes]:
-    """
-    :return: (width code, transposed length bytes, message bytes) of a string/binary column.
-        Byte planes of the lengths are stored one after another: their high bytes are
-        nearly all zero, and zstd compressed them ~1.4x smaller so than interleaved.
-    """
-    rows = len(column)
-    buffers = column.buffers()
-    large = pa.types.is_large_binary(column.type) or pa.types.is_large_string(column.type)
-    offset_type = np.dtype("<i8") if large else np.dtype("<i4")
-    if buffers[1] is None or not rows:
-        return 0, b"", b""
-    offsets = np.frombuffer(buffers[1], offset_type, rows + 1, column.offset * offset_type.itemsize)
-    lengths = np.diff(offsets)
-    code, packed = _narrow(lengths, 0, int(lengths.max()), signed=False)
-    planes = packed.view(np.uint8).reshape(rows, packed.itemsize).T.tobytes()
-    data = buffers[2]
-    blob = data[int(offsets[0]) : int(offsets[-1])] if data is not None else b""
-    return code, planes, blob
-
-
-def chunk_bytes(batch: pa.RecordBatch) -> bytes:
-    """
-    Lays one chunk of a stored table out as the bytes that are compressed.
-
-    :param batch: One chunk of a table from :func:`encode_table` (the stored event schema or
-        the verbatim schema).
-    :return: The chunk's bytes (see the module docstring for the layout).
-    :raise ValueError: If the batch has another schema.
-    """
-    rows = batch.num_rows
-    if batch.schema.equals(VERBATIM_SCHEMA):
-        length_code, lengths, blob = _lengths_and_blob(batch.column(0))
-        header = HEADER.pack(KIND_VERBATIM, 0, length_code << 6, 0, rows)
-        return b"".join((header, lengths, blob))
-    if not batch.schema.equals(ENCODED_EVENT_SCHEMA):
-        msg = f"not a stored chunk: {batch.schema}"
-        raise ValueError(msg)
-    columns = STORED_COLUMNS
-    ts = batch.column(columns[TS_DELTA]).to_numpy()
-    idx = batch.column(columns[IDX_DELTA]).to_numpy()
-    ts_even, ts_step, ts_code, ts_bytes = _pack_deltas(ts[1:])
-    idx_even, idx_step, idx_code, idx_bytes = _pack_deltas(idx[1:])
-    bases = BASES.pack(int(ts[0]) if rows else 0, int(idx[0]) if rows else 0, ts_step, idx_step)
-    parts: list[bytes | pa.Buffer] = [b"", bases, ts_bytes, idx_bytes]
-    flags = (EVEN_TS if ts_even else 0) | (EVEN_IDX if idx_even else 0)
-    ts_null = batch.column(columns[TS_NULL])
-    if ts_null.true_count:
-        flags |= HAS_TS_NULLS
-        parts.append(ts_null.to_numpy(zero_copy_only=False).tobytes())
-    idx_null = batch.column(columns[IDX_NULL])
-    if idx_null.true_count:
-        flags |= HAS_IDX_NULLS
-        parts.append(idx_null.to_numpy(zero_copy_only=False).tobytes())
-    codes = batch.column(columns[ARCHIVE_CODE]).to_numpy()
-    codes_code = 0
-    if codes.any():
-        flags |= HAS_CODES
-        codes_code, narrow_codes = _narrow(codes, 0, int(codes.max()), signed=False)
-        parts.append(narrow_codes.tobytes())
-    elided = batch.column(columns[ELIDED]).to_numpy().tobytes()
-    elided_kind = elided[0] if rows else ELIDED_NONE
-    if elided != elided[:1] * rows:
-        elided_kind = ELIDED_MIXED
-        flags |= HAS_ELIDED
-        parts.append(elided)
-    length_code, lengths, blob = _lengths_and_blob(batch.column(columns[MESSAGE]))
-    parts += [lengths, blob]
-    widths = ts_code | idx_code << 2 | codes_code << 4 | length_code << 6
-    parts[0] = HEADER.pack(KIND_EVENTS, flags, widths, elided_kind, rows)
-    return b"".join(parts)
 
 
 # --- many chunks at once ---------------------------------------------------------------------
@@ -225,6 +148,8 @@ _BLOCK_HEADER = np.dtype(
 # The largest value of each width: 1, 2, 4 and 8 bytes (searchsorted gives the width code).
 _SIGNED_MAX = np.array([2**7 - 1, 2**15 - 1, 2**31 - 1], np.int64)
 _UNSIGNED_MAX = np.array([2**8 - 1, 2**16 - 1, 2**32 - 1], np.int64)
+
+_INT8: tuple[np.dtype[Any], ...] = (np.dtype(np.int8),)
 
 _Parts = list[bytes | memoryview]
 
@@ -282,8 +207,11 @@ def _pack_delta_column(
     values: npt.NDArray[np.int64], cuts: _Cuts
 ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.int64], npt.NDArray[Any], _Parts]:
     """
-    :func:`_pack_deltas` for every chunk of a delta column (each chunk's first row holds its
-    absolute value, the others the change from the row before).
+    Packs every chunk of a delta column (each chunk's first row holds its absolute value, the
+    others the change from the row before). A chunk whose deltas are all equal is stored as
+    their step alone; others in units of their greatest common divisor, so logs with
+    whole-second timestamps store seconds (which made HDFS's timestamps 47% smaller
+    compressed).
 
     :return: (every delta of the chunk equal, step, width code, bytes) of each chunk.
     """
@@ -319,7 +247,9 @@ def _pack_delta_column(
 
 def _pack_lengths(column: pa.Array, cuts: _Cuts) -> tuple[npt.NDArray[Any], _Parts, _Parts]:
     """
-    :func:`_lengths_and_blob` for every chunk of a string or binary column.
+    Lays out the lengths and the bytes of every chunk of a string or binary column. Byte
+    planes of the lengths are stored one after another: their high bytes are nearly all zero,
+    and zstd compressed them ~1.4x smaller so than interleaved.
 
     :return: (width code, transposed length bytes, message bytes) of each chunk.
     """
@@ -369,8 +299,8 @@ def pack_chunks(stored: pa.Table | pa.RecordBatch, chunk_rows: int) -> list[byte
         absolute values, as :func:`logpager.cache.codec.encode.encode_table` makes it for
         ``chunk_rows``) or rows of the verbatim schema.
     :param chunk_rows: Rows per chunk (the last chunk may be short).
-    :return: ``[chunk_bytes(batch) for batch in stored.to_batches(max_chunksize=chunk_rows)]``,
-        the same bytes, computed column by column for all chunks.
+    :return: The bytes of each chunk of ``chunk_rows`` rows (see the module docstring for
+        the layout), computed column by column for all chunks.
     :raise ValueError: If the schema is neither, or ``chunk_rows`` is not positive.
     """
     if chunk_rows < 1:
@@ -385,63 +315,51 @@ def pack_chunks(stored: pa.Table | pa.RecordBatch, chunk_rows: int) -> list[byte
         return []
     table = table.combine_chunks()
     cuts = _Cuts(table.num_rows, chunk_rows)
-    count = cuts.count
-    empty: _Parts = [b""] * count
-
-    def column(name: str) -> pa.Array:
-        return table.column(STORED_COLUMNS[name]).chunk(0)
-
     if verbatim:
-        length_codes, lengths, blobs = _pack_lengths(table.column(0).chunk(0), cuts)
-        verbatim_heads = [
-            HEADER.pack(KIND_VERBATIM, 0, code << 6, 0, rows)
-            for code, rows in zip(length_codes.tolist(), cuts.sizes.tolist(), strict=True)
-        ]
-        return [b"".join(parts) for parts in zip(verbatim_heads, lengths, blobs, strict=True)]
+        return _pack_verbatim(table.column(0).chunk(0), cuts)
+    return _pack_events([column.chunk(0) for column in table.columns], cuts)
 
-    ts = column(TS_DELTA).to_numpy()
-    idx = column(IDX_DELTA).to_numpy()
+
+def _pack_verbatim(items: pa.Array, cuts: _Cuts) -> list[bytes]:
+    """:return: The bytes of each chunk of a verbatim column."""
+    length_codes, lengths, blobs = _pack_lengths(items, cuts)
+    heads = [
+        HEADER.pack(KIND_VERBATIM, 0, code << 6, 0, rows)
+        for code, rows in zip(length_codes.tolist(), cuts.sizes.tolist(), strict=True)
+    ]
+    return [b"".join(parts) for parts in zip(heads, lengths, blobs, strict=True)]
+
+
+def _pack_events(columns: list[pa.Array], cuts: _Cuts) -> list[bytes]:
+    """:return: The bytes of each chunk of a stored table's columns (one Arrow array each)."""
+    count = cuts.count
+    ts = columns[STORED_COLUMNS[TS_DELTA]].to_numpy()
+    idx = columns[STORED_COLUMNS[IDX_DELTA]].to_numpy()
     ts_even, ts_step, ts_codes, ts_parts = _pack_delta_column(ts, cuts)
     idx_even, idx_step, idx_codes, idx_parts = _pack_delta_column(idx, cuts)
     flags = np.where(ts_even, EVEN_TS, 0) | np.where(idx_even, EVEN_IDX, 0)
 
     optional: list[_Parts] = []
     for name, flag in ((TS_NULL, HAS_TS_NULLS), (IDX_NULL, HAS_IDX_NULLS)):
-        nulls = column(name).to_numpy(zero_copy_only=False).view(np.uint8)
+        nulls = columns[STORED_COLUMNS[name]].to_numpy(zero_copy_only=False).view(np.uint8)
         present = np.maximum.reduceat(nulls, cuts.starts) > 0
         flags |= np.where(present, flag, 0)
-        optional.append(
-            _narrow_by_chunk(
-                nulls, np.zeros(count, np.int64), present, cuts.starts, cuts.ends, UNSIGNED
-            )
-            if present.any()
-            else empty
-        )
+        optional.append(_pack_where(nulls, present, None, cuts, UNSIGNED))
 
-    codes = column(ARCHIVE_CODE).to_numpy().astype(np.int64)
+    codes = columns[STORED_COLUMNS[ARCHIVE_CODE]].to_numpy().astype(np.int64)
     highest_code = np.maximum.reduceat(codes, cuts.starts)
     coded = highest_code > 0
     code_widths = _width_codes(highest_code, _UNSIGNED_MAX)
     flags |= np.where(coded, HAS_CODES, 0)
     code_widths[~coded] = 0
-    optional.append(
-        _narrow_by_chunk(codes, code_widths, coded, cuts.starts, cuts.ends, UNSIGNED)
-        if coded.any()
-        else empty
-    )
+    optional.append(_pack_where(codes, coded, code_widths, cuts, UNSIGNED))
 
-    elided = column(ELIDED).to_numpy()
+    elided = columns[STORED_COLUMNS[ELIDED]].to_numpy()
     mixed = np.minimum.reduceat(elided, cuts.starts) != np.maximum.reduceat(elided, cuts.starts)
     flags |= np.where(mixed, HAS_ELIDED, 0)
-    optional.append(
-        _narrow_by_chunk(
-            elided, np.zeros(count, np.int64), mixed, cuts.starts, cuts.ends, (np.dtype(np.int8),)
-        )
-        if mixed.any()
-        else empty
-    )
+    optional.append(_pack_where(elided, mixed, None, cuts, _INT8))
 
-    length_codes, lengths, blobs = _pack_lengths(column(MESSAGE), cuts)
+    length_codes, lengths, blobs = _pack_lengths(columns[STORED_COLUMNS[MESSAGE]], cuts)
     header = np.zeros(count, _BLOCK_HEADER)
     header["rows"] = cuts.sizes
     header["kind"] = KIND_EVENTS
@@ -458,3 +376,22 @@ def pack_chunks(stored: pa.Table | pa.RecordBatch, chunk_rows: int) -> list[byte
         b"".join(parts)
         for parts in zip(heads, ts_parts, idx_parts, *optional, lengths, blobs, strict=True)
     ]
+
+
+def _pack_where(
+    values: npt.NDArray[Any],
+    wanted: npt.NDArray[np.bool_],
+    codes: npt.NDArray[Any] | None,
+    cuts: _Cuts,
+    types: tuple[np.dtype[Any], ...],
+) -> _Parts:
+    """
+    :param codes: Each chunk's width code; None: the first of ``types`` everywhere.
+    :return: An optional column's bytes in the chunks that store it (``b""`` in the others),
+        with :func:`_narrow_by_chunk` when some chunk does.
+    """
+    if not wanted.any():
+        return [b""] * cuts.count
+    if codes is None:
+        codes = np.zeros(cuts.count, np.int64)
+    return _narrow_by_chunk(values, codes, wanted, cuts.starts, cuts.ends, types)
