@@ -58,13 +58,9 @@ from logpager.search.datadir import (
     list_archive_ids,
     staging_dir,
 )
-from logpager.search.runs import (
-    HIT_KEY,
-    NO_TIMESTAMP,
-    MergedBatches,
-    SortedRuns,
-    hits_as_results,
-)
+from logpager.search.merge import MergedBatches
+from logpager.search.ranking import HIT_KEY, NO_TIMESTAMP, hits_as_results
+from logpager.search.runs import SortedRuns
 from logpager.settings import Settings
 
 __all__ = ["ClpSBackend", "parse_link", "validate_query"]
