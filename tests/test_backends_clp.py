@@ -415,17 +415,18 @@ def _ranked(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(rows, key=key, reverse=True)
 
 
-def test_interleaved_archives_merge_like_one_sort(
-    interleaved_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_interleaved_archives_merge_like_one_sort(interleaved_dir: Path) -> None:
     reference = _backend(interleaved_dir, max_cached_results=100_000).search(QuerySpec("*"))
     assert reference.total_matches == 12_000
     everything = _ranked(_all_rows(reference))
     assert len({r["archive_id"] for r in everything}) == 4
     # Small blocks, pieces and run limits: many runs, merged early, cut back to the cap.
-    monkeypatch.setattr("logpager.search.clp_s._BLOCK_ROWS", 700)
     small = _backend(
-        interleaved_dir, run_piece_bytes=1_024, max_sorted_runs=3, max_cached_results=4_000
+        interleaved_dir,
+        search_block_rows=700,
+        run_piece_bytes=1_024,
+        max_sorted_runs=3,
+        max_cached_results=4_000,
     )
     outcome = small.search(QuerySpec("*"))
     assert (outcome.total_matches, outcome.num_rows) == (12_000, 4_000)

@@ -12,7 +12,8 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from logpager.schema import RESULT_SCHEMA
-from logpager.search.runs import HIT_KEY, NO_TIMESTAMP, SortedRuns, hits_as_results
+from logpager.search.ranking import HIT_KEY, NO_TIMESTAMP, hits_as_results
+from logpager.search.runs import SortedRuns
 
 Hit = tuple[int, str, str, int]  # key, message, archive id, event index
 

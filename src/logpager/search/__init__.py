@@ -4,7 +4,7 @@ from a query to a cached result."""
 from __future__ import annotations
 
 from logpager.search.backend import LinkedEvent, SearchBackend, SearchOutcome
-from logpager.search.clp_s import ClpSBackend, parse_link, validate_query
+from logpager.search.clp_s import ClpSBackend
 from logpager.search.datadir import (
     archives_dir,
     find_clp_s,
@@ -12,6 +12,8 @@ from logpager.search.datadir import (
     list_archive_ids,
     staging_dir,
 )
+from logpager.search.kql import validate_query
+from logpager.search.links import parse_link
 
 __all__ = [
     "ClpSBackend",

@@ -1,0 +1,189 @@
+"""Running ``clp-s s`` as a child process and reading its stream of msgpack hits.
+
+The child runs in its own process group and is killed and reaped on every way out: success,
+error, timeout, an exception in the caller's thread, or cancellation from another thread
+(:meth:`RunToken.cancel`, the async wrapper's). Its stderr goes to a temporary file, of which
+the tail is kept to explain a failure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import select
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from typing import IO, Any
+
+import msgpack
+
+from logpager.errors import BackendCrashedError
+from logpager.search.failures import timeout_error
+from logpager.settings import Settings
+
+__all__ = ["Rows", "RunToken", "SearchCancelledError", "kill_group", "run_search"]
+
+Rows = list[tuple[Any, ...]]
+"""Decoded hits: ``(timestamp_ms, event_json, path, archive_id, index)`` each, as bytes/ints."""
+
+
+class SearchCancelledError(Exception):
+    """The awaiting task gave up; the child is already gone."""
+
+
+def kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """
+    Kills a child and its process group, unless it has exited already (it is not reaped).
+
+    :param proc: The child, started in its own session.
+    """
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError):
+        proc.kill()
+
+
+class RunToken:
+    """Lets another thread stop a running search (the async wrapper's cancellation)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.cancelled = False
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, argv: list[str], stderr: IO[bytes]) -> subprocess.Popen[bytes]:
+        """
+        Starts the child in its own session, its stdout a pipe, unless cancelled already.
+
+        :param argv: The command line.
+        :param stderr: Where its stderr goes.
+        :return: The child.
+        :raise SearchCancelledError: If :meth:`cancel` came first.
+        """
+        with self._lock:
+            if self.cancelled:
+                raise SearchCancelledError
+            self.proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                start_new_session=True,
+                bufsize=0,
+            )
+            return self.proc
+
+    def cancel(self) -> None:
+        """Marks the run cancelled and kills its child, if started (the reader then reaps it)."""
+        with self._lock:
+            self.cancelled = True
+            if self.proc is not None:
+                kill_group(self.proc)
+
+
+def run_search(
+    argv: list[str],
+    token: RunToken,
+    on_rows: Callable[[Rows], object],
+    *,
+    deadline: float,
+    timeout_seconds: float,
+    settings: Settings,
+) -> tuple[int, bytes]:
+    """
+    Runs ``clp-s``, hands its hits to ``on_rows`` as they are decoded, and waits for its exit.
+
+    :param argv: The ``clp-s s ... file --path /dev/stdout`` command line.
+    :param token: Started through, so that another thread can cancel the run.
+    :param on_rows: Called in this thread with the hits each read decoded (maybe none).
+    :param deadline: ``time.monotonic()`` by which the child must have exited.
+    :param timeout_seconds: The timeout the deadline stands for (for the error's message).
+    :param settings: Source of ``search_read_bytes``, ``search_short_read_bytes``,
+        ``search_short_read_pause_seconds`` and ``search_stderr_tail_bytes``.
+    :return: The exit status and the tail of stderr.
+    :raise SearchCancelledError: If the token was cancelled (the child is reaped).
+    :raise SearchTimeoutError: If the deadline passes (the child is killed).
+    :raise BackendCrashedError: If the output is not a stream of hits, or ends in the middle
+        of one while ``clp-s`` exits 0.
+    """
+    unpacker = msgpack.Unpacker(raw=True, use_list=False, max_buffer_size=1 << 30)
+    with tempfile.TemporaryFile() as stderr:
+        proc = token.start(argv, stderr)
+        try:
+            assert proc.stdout is not None
+            fed = _read_hits(
+                proc.stdout.fileno(), unpacker, on_rows, deadline, timeout_seconds, settings
+            )
+            try:
+                returncode = proc.wait(timeout=max(deadline - time.monotonic(), 0.001))
+            except subprocess.TimeoutExpired:
+                raise timeout_error(timeout_seconds) from None
+        except BaseException:
+            kill_group(proc)
+            proc.wait()
+            if token.cancelled:
+                raise SearchCancelledError from None
+            raise
+        finally:
+            if proc.stdout is not None:
+                proc.stdout.close()
+        if token.cancelled:
+            raise SearchCancelledError
+        stderr.seek(0, os.SEEK_END)
+        stderr.seek(max(stderr.tell() - settings.search_stderr_tail_bytes, 0))
+        err = stderr.read()
+    if returncode == 0 and unpacker.tell() != fed:
+        msg = (
+            "clp-s ended its output in the middle of a result "
+            f"({fed - unpacker.tell()} bytes left over); nothing was cached."
+        )
+        raise BackendCrashedError(msg)
+    return returncode, err
+
+
+def _read_hits(
+    fd: int,
+    unpacker: msgpack.Unpacker,
+    on_rows: Callable[[Rows], object],
+    deadline: float,
+    timeout_seconds: float,
+    settings: Settings,
+) -> int:
+    """
+    Reads the pipe to its end, decoding hits as they come.
+
+    :return: The bytes read.
+    """
+    # Bound once: this loop runs once a read, and its cost slows clp-s (see settings).
+    read_bytes = settings.search_read_bytes
+    short_read_bytes = settings.search_short_read_bytes
+    pause_seconds = settings.search_short_read_pause_seconds
+    with contextlib.suppress(OSError, AttributeError):  # Linux-only; a hint
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, read_bytes)
+    fed = 0
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise timeout_error(timeout_seconds)
+        readable, _, _ = select.select([fd], [], [], remaining)
+        if not readable:
+            continue
+        data = os.read(fd, read_bytes)
+        if not data:
+            return fed
+        fed += len(data)
+        try:
+            unpacker.feed(data)
+            on_rows(list(unpacker))
+        except (ValueError, TypeError, msgpack.UnpackException) as exc:
+            msg = f"clp-s wrote output that is not a search result: {exc!r}"
+            raise BackendCrashedError(msg) from exc
+        if len(data) < short_read_bytes:
+            time.sleep(pause_seconds)
