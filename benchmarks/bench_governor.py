@@ -22,12 +22,12 @@ from pathlib import Path
 import pytest
 
 from benchmarks._bench_common import median
+from harness.rows import make_events
+from harness.soak import make_soak_data, run_soak
 from logpager.cache import QueryResult
 from logpager.memory.governor import MemoryGovernor
 from logpager.sessions import SessionManager
 from logpager.settings import Settings
-from tests._soak import make_soak_data, run_soak
-from tests.conftest import make_events
 
 EVENTS = 100_000
 BLOCKS = 40

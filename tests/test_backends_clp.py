@@ -37,19 +37,10 @@ from logpager.search import (
 )
 from logpager.settings import Settings
 from logpager.synthetic import write_events
-from tests.conftest import LOGHUB
+from tests.support.loghub import LOGHUB, SAMPLES
 
 if not LOGHUB.is_dir():
     LOGHUB = Path(__file__).resolve().parents[1] / "src" / "logpager" / "samples" / "loghub"
-SAMPLES = ["Apache_2k.log", "HDFS_2k.log", "Linux_2k.log", "OpenSSH_2k.log", "Zookeeper_2k.log"]
-
-
-@pytest.fixture(scope="module")
-def loghub_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data = tmp_path_factory.mktemp("loghub-data")
-    for name in SAMPLES:  # one archive per file, so multi-archive paths are exercised too
-        ingest([LOGHUB / name], data_dir=data, default_year=2020)
-    return data
 
 
 @pytest.fixture(scope="module")
@@ -101,13 +92,13 @@ QUERIES = [
 
 @pytest.mark.parametrize(("query", "needles", "mode"), QUERIES)
 def test_hit_counts_match_raw_lines(
-    loghub_dir: Path,
+    loghub_archives: Path,
     raw_lines: dict[str, list[str]],
     query: str,
     needles: tuple[str, ...],
     mode: str,
 ) -> None:
-    outcome = _backend(loghub_dir, max_cached_results=100_000).search(QuerySpec(query))
+    outcome = _backend(loghub_archives, max_cached_results=100_000).search(QuerySpec(query))
     expected = _grep(raw_lines, *needles, mode=mode)
     assert expected > 0
     assert outcome.total_matches == expected
@@ -116,18 +107,20 @@ def test_hit_counts_match_raw_lines(
     assert len(outcome.archive_ids) == 5
 
 
-def test_case_insensitive_by_default(loghub_dir: Path) -> None:
-    lower = _backend(loghub_dir).search(QuerySpec("message: *error*")).total_matches
-    upper = _backend(loghub_dir).search(QuerySpec("message: *ERROR*")).total_matches
+def test_case_insensitive_by_default(loghub_archives: Path) -> None:
+    lower = _backend(loghub_archives).search(QuerySpec("message: *error*")).total_matches
+    upper = _backend(loghub_archives).search(QuerySpec("message: *ERROR*")).total_matches
     assert lower == upper
     sensitive = (
-        _backend(loghub_dir, ignore_case=False).search(QuerySpec("message: *ERROR*")).total_matches
+        _backend(loghub_archives, ignore_case=False)
+        .search(QuerySpec("message: *ERROR*"))
+        .total_matches
     )
     assert 0 < sensitive < lower
 
 
 def test_time_range_counts_match_raw_lines(
-    loghub_dir: Path, raw_lines: dict[str, list[str]]
+    loghub_archives: Path, raw_lines: dict[str, list[str]]
 ) -> None:
     begin = int(datetime(2008, 11, 9, 21, 0, tzinfo=UTC).timestamp() * 1000)
     end = int(datetime(2008, 11, 10, 3, 0, tzinfo=UTC).timestamp() * 1000)
@@ -138,7 +131,7 @@ def test_time_range_counts_match_raw_lines(
 
     expected = sum(1 for line in raw_lines["HDFS_2k.log"] if in_range(line))
     assert expected > 0
-    outcome = _backend(loghub_dir, max_cached_results=10_000).search(
+    outcome = _backend(loghub_archives, max_cached_results=10_000).search(
         QuerySpec("*", begin_ms=begin, end_ms=end)
     )
     assert outcome.total_matches == expected
@@ -146,18 +139,18 @@ def test_time_range_counts_match_raw_lines(
     assert all(begin <= int(r["timestamp"]) <= end for r in rows)
 
 
-def test_results_latest_first_and_capped(loghub_dir: Path) -> None:
-    outcome = _backend(loghub_dir, max_cached_results=1000).search(QuerySpec("*"))
+def test_results_latest_first_and_capped(loghub_archives: Path) -> None:
+    outcome = _backend(loghub_archives, max_cached_results=1000).search(QuerySpec("*"))
     assert outcome.total_matches == 10_000
     assert outcome.num_rows == 1000
     assert outcome.truncated
     stamps = [r["timestamp"] for r in _all_rows(outcome)]
     assert stamps == sorted(stamps, reverse=True)
-    full = _backend(loghub_dir, max_cached_results=20_000).search(QuerySpec("*"))
+    full = _backend(loghub_archives, max_cached_results=20_000).search(QuerySpec("*"))
     all_stamps = [r["timestamp"] for r in _all_rows(full)]
     assert all_stamps[:1000] == stamps
     # Small cap forces the streaming top-N prune; it must keep exactly the latest rows.
-    tiny = _backend(loghub_dir).search(QuerySpec("*", max_results=7))
+    tiny = _backend(loghub_archives).search(QuerySpec("*", max_results=7))
     assert [r["timestamp"] for r in _all_rows(tiny)] == all_stamps[:7]
 
 
@@ -205,8 +198,8 @@ def test_debug_share_is_about_18_percent(
     assert 0.16 < share < 0.20
 
 
-def test_archive_subsets(loghub_dir: Path) -> None:
-    backend = _backend(loghub_dir, max_cached_results=20_000)
+def test_archive_subsets(loghub_archives: Path) -> None:
+    backend = _backend(loghub_archives, max_cached_results=20_000)
     ids = backend.list_archives()
     assert len(ids) == 5
     one = backend.search(QuerySpec("*", archive_ids=tuple(ids[:1])))
@@ -219,14 +212,14 @@ def test_archive_subsets(loghub_dir: Path) -> None:
     assert backend.search(QuerySpec("*", archive_ids=(*ids, "gone"))).total_matches == 10_000
     with pytest.raises(NoArchivesError, match="Please run a new query"):
         backend.search(QuerySpec("*", archive_ids=("gone",)))
-    assert not any((loghub_dir / "staging").iterdir())
+    assert not any((loghub_archives / "staging").iterdir())
 
 
-def test_malformed_query_includes_parser_message(loghub_dir: Path) -> None:
+def test_malformed_query_includes_parser_message(loghub_archives: Path) -> None:
     with pytest.raises(QuerySyntaxError, match=r"Parser error: .*expecting"):
-        _backend(loghub_dir).search(QuerySpec("message: (error"))
+        _backend(loghub_archives).search(QuerySpec("message: (error"))
     with pytest.raises(QuerySyntaxError, match="Lexer error"):
-        _backend(loghub_dir).search(QuerySpec('message: "unterminated'))
+        _backend(loghub_archives).search(QuerySpec('message: "unterminated'))
 
 
 def test_logically_false_query_is_no_results(synthetic_dir: tuple[Path, object]) -> None:
@@ -257,16 +250,16 @@ def test_option_like_queries_are_kql(tmp_path: Path, flag: str) -> None:
         ("x" * 20_000, "longest accepted"),
     ],
 )
-def test_query_validation(loghub_dir: Path, query: str, match: str) -> None:
+def test_query_validation(loghub_archives: Path, query: str, match: str) -> None:
     with pytest.raises(QuerySyntaxError, match=match):
-        _backend(loghub_dir).search(QuerySpec(query))
+        _backend(loghub_archives).search(QuerySpec(query))
     with pytest.raises(QuerySyntaxError):
         validate_query(query, 16_384)
 
 
-def test_begin_after_end(loghub_dir: Path) -> None:
+def test_begin_after_end(loghub_archives: Path) -> None:
     with pytest.raises(InvalidTimestampError):
-        _backend(loghub_dir).search(QuerySpec("*", begin_ms=10, end_ms=5))
+        _backend(loghub_archives).search(QuerySpec("*", begin_ms=10, end_ms=5))
 
 
 @pytest.mark.parametrize("make", ["missing", "empty", "staging-only"])
@@ -299,27 +292,27 @@ def _pids(tmp_path: Path) -> list[int]:
     return [int(p) for p in (tmp_path / "pids").read_text().split()]
 
 
-def test_killed_mid_stream_is_a_crash(loghub_dir: Path, tmp_path: Path) -> None:
+def test_killed_mid_stream_is_a_crash(loghub_archives: Path, tmp_path: Path) -> None:
     fake = _fake_clp_s(tmp_path, '"$REAL" "$@"\nkill -9 $$')
     with pytest.raises(BackendCrashedError, match="killed by signal SIGKILL"):
-        _backend(loghub_dir, clp_s_path=fake).search(QuerySpec("*"))
+        _backend(loghub_archives, clp_s_path=fake).search(QuerySpec("*"))
 
 
-def test_truncated_stream_is_a_crash(loghub_dir: Path, tmp_path: Path) -> None:
+def test_truncated_stream_is_a_crash(loghub_archives: Path, tmp_path: Path) -> None:
     fake = _fake_clp_s(tmp_path, '"$REAL" "$@" | head -c 1000\nexit 0')
     with pytest.raises(BackendCrashedError, match="middle of a result"):
-        _backend(loghub_dir, clp_s_path=fake).search(QuerySpec("*"))
+        _backend(loghub_archives, clp_s_path=fake).search(QuerySpec("*"))
 
 
-def test_nonzero_exit_is_a_crash(loghub_dir: Path, tmp_path: Path) -> None:
+def test_nonzero_exit_is_a_crash(loghub_archives: Path, tmp_path: Path) -> None:
     fake = _fake_clp_s(tmp_path, '"$REAL" "$@"\necho "[error] disk on fire" >&2\nexit 3')
     with pytest.raises(BackendCrashedError, match=r"exit status 3.*disk on fire"):
-        _backend(loghub_dir, clp_s_path=fake).search(QuerySpec("*"))
+        _backend(loghub_archives, clp_s_path=fake).search(QuerySpec("*"))
 
 
-def test_timeout_kills_and_reaps(loghub_dir: Path, tmp_path: Path) -> None:
+def test_timeout_kills_and_reaps(loghub_archives: Path, tmp_path: Path) -> None:
     fake = _fake_clp_s(tmp_path, "sleep 30 &\necho $! >> '" + str(tmp_path) + "/pids'\nwait")
-    backend = _backend(loghub_dir, clp_s_path=fake, search_timeout_seconds=0.5)
+    backend = _backend(loghub_archives, clp_s_path=fake, search_timeout_seconds=0.5)
     began = time.monotonic()
     with pytest.raises(SearchTimeoutError, match=r"ran past 0\.5 s"):
         backend.search(QuerySpec("*"))
@@ -330,14 +323,14 @@ def test_timeout_kills_and_reaps(loghub_dir: Path, tmp_path: Path) -> None:
     assert all(_gone(pid) for pid in _pids(tmp_path))
 
 
-async def test_async_search(loghub_dir: Path) -> None:
-    outcome = await _backend(loghub_dir).search_async(QuerySpec("message: *error*"))
+async def test_async_search(loghub_archives: Path) -> None:
+    outcome = await _backend(loghub_archives).search_async(QuerySpec("message: *error*"))
     assert outcome.total_matches > 0
 
 
-async def test_async_cancel_kills_and_reaps(loghub_dir: Path, tmp_path: Path) -> None:
+async def test_async_cancel_kills_and_reaps(loghub_archives: Path, tmp_path: Path) -> None:
     fake = _fake_clp_s(tmp_path, "sleep 30")
-    backend = _backend(loghub_dir, clp_s_path=fake)
+    backend = _backend(loghub_archives, clp_s_path=fake)
     task = asyncio.create_task(backend.search_async(QuerySpec("*")))
     while not (tmp_path / "pids").exists():
         await asyncio.sleep(0.02)
@@ -349,8 +342,8 @@ async def test_async_cancel_kills_and_reaps(loghub_dir: Path, tmp_path: Path) ->
     assert all(_gone(pid) for pid in _pids(tmp_path))
 
 
-def test_resolve_link(loghub_dir: Path) -> None:
-    backend = _backend(loghub_dir)
+def test_resolve_link(loghub_archives: Path) -> None:
+    backend = _backend(loghub_archives)
     rows = _all_rows(backend.search(QuerySpec("message: *PacketResponder*", max_results=3)))
     target = rows[1]
     linked = backend.resolve_link(
@@ -372,13 +365,13 @@ def test_parse_link() -> None:
         parse_link("http://x")
 
 
-def test_backend_satisfies_protocol(loghub_dir: Path) -> None:
-    assert isinstance(_backend(loghub_dir), SearchBackend)
-    assert re.match(r"ClpSBackend\(data_dir=", repr(_backend(loghub_dir)))
+def test_backend_satisfies_protocol(loghub_archives: Path) -> None:
+    assert isinstance(_backend(loghub_archives), SearchBackend)
+    assert re.match(r"ClpSBackend\(data_dir=", repr(_backend(loghub_archives)))
 
 
-def test_outcome_helpers(loghub_dir: Path) -> None:
-    outcome = _backend(loghub_dir).search(QuerySpec("*", max_results=40_000))
+def test_outcome_helpers(loghub_archives: Path) -> None:
+    outcome = _backend(loghub_archives).search(QuerySpec("*", max_results=40_000))
     assert isinstance(outcome.to_table(), pa.Table)
     assert outcome.to_table().num_rows == 10_000
     assert len(list(outcome.iter_batches())) == len(outcome.batches)
@@ -466,8 +459,10 @@ def test_search_streams_into_a_primed_builder(synthetic_dir: tuple[Path, object]
         assert result.get_page(page) == plain.get_page(page)
 
 
-def test_no_sample_when_all_hits_fit_one_block(loghub_dir: Path) -> None:
+def test_no_sample_when_all_hits_fit_one_block(loghub_archives: Path) -> None:
     samples: list[pa.RecordBatch] = []
-    outcome = _backend(loghub_dir).search(QuerySpec("message: *error*"), on_sample=samples.append)
+    outcome = _backend(loghub_archives).search(
+        QuerySpec("message: *error*"), on_sample=samples.append
+    )
     assert outcome.total_matches > 0
     assert samples == []

@@ -16,6 +16,7 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
+from harness.rows import make_events
 from logpager.cache import QueryResult, ResultBuilder, validate_page_index
 from logpager.cache.codec.contexts import decompress
 from logpager.cache.codec.encode import encode_chunks, encode_table
@@ -24,7 +25,6 @@ from logpager.errors import InvalidPageIndexError
 from logpager.query import QuerySpec
 from logpager.schema import RESULT_SCHEMA, VERBATIM_SCHEMA
 from logpager.settings import Settings
-from tests.conftest import make_events
 from tests.support.chunk_oracle import chunk_bytes
 from tests.support.codec_rows import expected_item, json_event, result_rows, wrapped
 

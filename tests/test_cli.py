@@ -16,9 +16,8 @@ from typing import IO
 import pytest
 from fastmcp import Client
 
+from harness.ports import free_port, wait_for_port
 from logpager.cli import main
-from logpager.ingest import ingest
-from tests.conftest import LOGHUB, free_port, wait_for_port
 
 
 def test_help_lists_commands(capsys):
@@ -46,13 +45,6 @@ def test_demo_ingests_searches_and_pages(capsys, tmp_path):
 # --- serve as a real process: fail fast, stop cleanly ------------------------------------------
 
 STARTUP_SECONDS = 60  # generous: the suite shares a small machine with other work
-
-
-@pytest.fixture(scope="module")
-def archives_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data = tmp_path_factory.mktemp("serve-data")
-    ingest([LOGHUB / "OpenSSH_2k.log"], data_dir=data, default_year=2020)
-    return data
 
 
 def _serve_command(*args: str) -> list[str]:
@@ -98,13 +90,13 @@ def test_serve_without_archives_fails_fast(tmp_path: Path, transport: str, state
     assert elapsed < 30
 
 
-def test_serve_on_a_taken_port_fails_fast(archives_dir: Path) -> None:
+def test_serve_on_a_taken_port_fails_fast(loghub_archives: Path) -> None:
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         port = holder.getsockname()[1]
         status, lines, elapsed = _run_serve(
-            "--data-dir", str(archives_dir), "--transport", "http", "--port", str(port)
+            "--data-dir", str(loghub_archives), "--transport", "http", "--port", str(port)
         )
     assert status == 1
     assert lines == [
@@ -116,14 +108,14 @@ def test_serve_on_a_taken_port_fails_fast(archives_dir: Path) -> None:
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=lambda s: s.name)
 async def test_http_server_stops_cleanly_on_signal(
-    archives_dir: Path, tmp_path: Path, signum: signal.Signals
+    loghub_archives: Path, tmp_path: Path, signum: signal.Signals
 ) -> None:
     port = free_port()
     stderr_path = tmp_path / "stderr.txt"
     with stderr_path.open("wb") as stderr:
         proc = subprocess.Popen(
             _serve_command(
-                "--data-dir", str(archives_dir), "--transport", "http", "--port", str(port)
+                "--data-dir", str(loghub_archives), "--transport", "http", "--port", str(port)
             ),
             env=_env(),
             stdin=subprocess.DEVNULL,

@@ -6,13 +6,14 @@ from dataclasses import dataclass
 
 import pytest
 
+from harness.rows import make_events
 from logpager.cache import QueryResult
 from logpager.memory.governor import Budget, MemoryGovernor
 from logpager.memory.probe import MemoryReading
 from logpager.query import QuerySpec
 from logpager.sessions import SessionManager
 from logpager.settings import Settings
-from tests.conftest import FakeClock, make_events
+from tests.support.clock import FakeClock
 
 GIB = 1 << 30
 

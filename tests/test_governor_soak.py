@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests._soak import SoakData, make_soak_data, run_soak
+from harness.soak import SoakData, make_soak_data, run_soak
 
 pytestmark = pytest.mark.timeout(1200)
 

@@ -15,7 +15,7 @@ from logpager.ingest import detect_timestamp_key, ingest, ingest_samples, sample
 from logpager.query import QuerySpec
 from logpager.search import ClpSBackend, list_archive_ids, staging_dir
 from logpager.settings import Settings
-from tests.conftest import LOGHUB
+from tests.support.loghub import LOGHUB
 
 if not LOGHUB.is_dir():
     LOGHUB = Path(__file__).resolve().parents[1] / "src" / "logpager" / "samples" / "loghub"

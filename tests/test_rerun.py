@@ -16,7 +16,7 @@ from logpager.search.rerun import make_rerunner
 from logpager.server import create_server
 from logpager.sessions import SessionManager
 from logpager.settings import Settings
-from tests.conftest import LOGHUB
+from tests.support.loghub import LOGHUB
 
 QUERY = "message: *error*"
 

@@ -19,25 +19,22 @@ import pytest
 from fastmcp import Client
 from fastmcp.client.transports import StdioTransport
 
+from harness.ports import free_port, wait_for_port
 from logpager.errors import INSTRUCTIONS_REQUIRED_TEXT, UnknownHandleError
-from logpager.ingest import ingest_samples
 from logpager.query import QuerySpec
 from logpager.search import ClpSBackend, parse_link
 from logpager.server import INSTRUCTIONS, STATELESS_HANDLE_REQUIRED_TEXT, create_server
 from logpager.sessions import SessionManager, new_handle
 from logpager.settings import Settings
-from tests.conftest import free_port, wait_for_port
 
 MODES = ["auto", "legacy"]
 UNKNOWN_HANDLE = str(UnknownHandleError())
 ERROR_QUERY = "message: *error*"  # 947 hits in the samples: 95 pages of 10
 
 
-@pytest.fixture(scope="session")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data = tmp_path_factory.mktemp("server-data")
-    ingest_samples(data, default_year=2020)
-    return data
+@pytest.fixture
+def data_dir(loghub_archives: Path) -> Path:
+    return loghub_archives
 
 
 @pytest.fixture

@@ -6,10 +6,11 @@ import asyncio
 
 import pytest
 
+from harness.rows import make_events
 from logpager.query import QuerySpec
 from logpager.sessions import SessionManager, TombstoneReason
 from logpager.settings import Settings, SettingsError
-from tests.conftest import FakeClock, make_events
+from tests.support.clock import FakeClock
 
 NOT_FOUND = "Session not found. Please run a query first."
 SESSION_EXPIRED = "Session expired. Please run a new query."

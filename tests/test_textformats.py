@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from logpager.ingest.textformats import detect_format, iter_text_events, parse_timestamp
-from tests.conftest import LOGHUB
+from tests.support.loghub import LOGHUB
 
 if not LOGHUB.is_dir():
     LOGHUB = Path(__file__).resolve().parents[1] / "src" / "logpager" / "samples" / "loghub"

@@ -1,8 +1,9 @@
 """A memory soak of the real server: many sessions caching large results, then random paging.
 
-Shared by the soak test (tests/test_governor_soak.py) and the governor benchmark. The server
-runs as its own process (``logpager serve --transport http``) and is driven over streamable
-HTTP by a real FastMCP client; its RSS is sampled with psutil from this process every 100 ms.
+Shared by the soak test (tests/test_governor_soak.py) and the governor benchmark
+(benchmarks/bench_governor.py). The server runs as its own process (``logpager serve
+--transport http``) and is driven over streamable HTTP by a real FastMCP client; its RSS is
+sampled with psutil from this process every 100 ms.
 """
 
 from __future__ import annotations
@@ -24,10 +25,10 @@ from typing import Any
 import psutil
 from fastmcp import Client
 
+from harness.ports import free_port, wait_for_port
 from logpager.ingest import ingest
 from logpager.synthetic import DEFAULT_SPAN_MS, DEFAULT_START_MS, write_events
 from logpager.timeutil import format_epoch_ms
-from tests.conftest import free_port, wait_for_port
 
 SOAK_EVENTS = 300_000
 WINDOW_EVENTS = 100_000
