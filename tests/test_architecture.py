@@ -19,7 +19,7 @@ MAX_FUNCTION_LINES = 80
 # Which parts of the package each part may import, lowest layer first. A part is a module
 # path below ``logpager`` (a subpackage, or one module of it); the longest matching part
 # names a module's layer. The foundation is shared by all.
-FOUNDATION = {"errors", "clock", "query", "schema", "timeutil", "settings"}
+FOUNDATION = {"errors", "clock", "periodic", "query", "schema", "timeutil", "settings"}
 ALLOWED: dict[str, set[str]] = {
     **dict.fromkeys(FOUNDATION, FOUNDATION),
     "synthetic": FOUNDATION,

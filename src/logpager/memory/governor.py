@@ -27,7 +27,6 @@ system, so that RSS reflects what was freed.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import threading
 import time
@@ -38,6 +37,7 @@ from logpager.cache import QueryResult
 from logpager.clock import Clock
 from logpager.memory.allocators import release_free_memory
 from logpager.memory.probe import MemoryReader, MemoryReading, PsutilReader
+from logpager.periodic import PeriodicTask
 from logpager.sessions import SessionManager
 from logpager.settings import Settings
 
@@ -154,7 +154,12 @@ class MemoryGovernor:
         self.budget = Budget.from_settings(self.settings, reading.total_bytes)
         self._last_probe = clock()
         self._last_reading = reading
-        self._task: asyncio.Task[None] | None = None
+        # A zero interval means "probe on every call"; the loop still needs a pause.
+        self._checker = PeriodicTask(
+            "logpager-governor",
+            lambda: asyncio.to_thread(self.enforce, probe=True),
+            lambda: max(self.settings.probe_interval_seconds, 0.05),
+        )
         self.enabled = self.settings.governor_enabled
         if self.enabled:
             manager.on_cached.append(self._after_cached)
@@ -321,27 +326,12 @@ class MemoryGovernor:
         Starts a background check every ``probe_interval_seconds`` (idempotent), so memory
         growth with no calls (a long search building) is seen too.
         """
-        if self.enabled and (self._task is None or self._task.done()):
-            self._task = asyncio.create_task(self._loop(), name="logpager-governor")
+        if self.enabled:
+            await self._checker.start()
 
     async def stop(self) -> None:
         """Stops the background check."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    async def _loop(self) -> None:
-        # A zero interval means "probe on every call"; the loop still needs a pause.
-        interval = max(self.settings.probe_interval_seconds, 0.05)
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await asyncio.to_thread(self.enforce, probe=True)
-            except Exception:
-                # A failed check must not end the loop; the next one tries again.
-                logger.exception("memory governor check failed")
+        await self._checker.stop()
 
     def snapshot(self) -> dict[str, Any]:
         """:return: The governor's and the sessions' counters, and the budget, as one dict."""

@@ -27,11 +27,11 @@ from logpager.errors import (
     SessionNotFoundError,
     UnknownHandleError,
 )
+from logpager.periodic import PeriodicTask
 from logpager.sessions.intake import Results, build_result
 from logpager.sessions.registry import SessionRegistry
 from logpager.sessions.revival import Rerunner, check_revivable, revive
 from logpager.sessions.state import SessionState
-from logpager.sessions.sweep import Sweeper
 from logpager.sessions.tombstones import TombstoneReason
 from logpager.settings import Settings
 
@@ -84,7 +84,9 @@ class SessionManager:
         self.rerun = rerun
         self._clock = clock
         self._lock = threading.RLock()
-        self._sweeper = Sweeper(self.cleanup_expired_sessions, self.settings)
+        self._sweeper = PeriodicTask(
+            "logpager-sweep", self._sweep, lambda: self.settings.sweep_interval_seconds
+        )
         self.on_cached: list[Callable[[SessionManager], None]] = []
         """Callbacks run after each new result (the governor hooks in here)."""
         self.on_paged: Callable[[], None] | None = None
@@ -157,6 +159,9 @@ class SessionManager:
     async def stop(self) -> None:
         """Stops the background sweep."""
         await self._sweeper.stop()
+
+    async def _sweep(self) -> None:
+        self.cleanup_expired_sessions()
 
     # --- caching and paging ------------------------------------------------------------------
 
