@@ -40,6 +40,13 @@ class DecodedLRU:
             self._chunks.move_to_end(chunk_index)
         return cached
 
+    def peek(self, chunk_index: int) -> DecodedChunk | None:
+        """
+        :param chunk_index: A chunk of the result.
+        :return: The chunk if it is held, its place in the LRU unchanged.
+        """
+        return self._chunks.get(chunk_index)
+
     def put(self, chunk_index: int, chunk: DecodedChunk) -> None:
         """
         Keeps a chunk just decoded (not held yet), dropping the least recently used beyond
@@ -54,6 +61,10 @@ class DecodedLRU:
             while len(self._chunks) > self.capacity:
                 _, old = self._chunks.popitem(last=False)
                 self.nbytes -= old.nbytes
+
+    def indexes(self) -> list[int]:
+        """:return: The chunk indexes held, least recently used first."""
+        return list(self._chunks)
 
     def clear(self) -> int:
         """

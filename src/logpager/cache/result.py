@@ -301,6 +301,25 @@ class QueryResult:
         """:return: Every item, latest first, one chunk decoded at a time."""
         return iter(self._lazy)
 
+    def record_batches(self) -> Iterator[pa.RecordBatch]:
+        """
+        The result's rows as Arrow columns, to compute over: one record batch a chunk.
+
+        A chunk held by the decoded-chunk LRU is read from it, where it keeps its place; any
+        other is decoded for its batch and not kept, so a pass over the whole result leaves
+        the pages an agent is reading cached. Does not mark the result as used.
+
+        :return: Batches of :data:`~logpager.schema.RESULT_SCHEMA` (the timestamp and event
+            index null where a row has none, the original message), or of
+            :data:`~logpager.schema.VERBATIM_SCHEMA` for verbatim items; their rows in order
+            are the result's, latest first. An empty result yields none.
+        """
+        for chunk_index in range(self.num_chunks):
+            chunk = self._decoded.peek(chunk_index)
+            if chunk is None:
+                chunk = self._decode(chunk_index)
+            yield chunk.record_batch(self._archive_names)
+
     def drop_decoded(self) -> int:
         """
         Empties the decoded-chunk LRU (cheap to rebuild).
