@@ -143,7 +143,7 @@ def _probe(path: Path, impl: str, copies: int) -> dict[str, int]:
         grown, _ = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         return {"held_bytes": grown // copies, "events": events, "copies": len(held)}
-    # More warm-up builds than chunkcodec keeps dictionary contexts, so the measured builds
+    # More warm-up builds than codec.contexts keeps dictionary contexts, so the measured builds
     # replace cached contexts rather than add to them: those are the process's, not a result's.
     for _ in range(_WARM_UP_BUILDS):
         build_ours()

@@ -524,3 +524,70 @@ def test_dictionary_is_kept_only_when_it_pays_for_itself():
         assert (dictionary is not None) is pays
     disabled = Settings(zstd_dictionary_bytes=0)
     assert train_dictionary(encode_chunks(repetitive, 100, []), 10, disabled) is None
+
+
+# --- record batches ----------------------------------------------------------------------------
+
+
+def _ticks() -> Iterator[float]:
+    return iter(float(t) for t in range(10**9))
+
+
+@hsettings(max_examples=40, deadline=None)
+@given(
+    rows=result_rows(),
+    page_size=st.integers(1, 13),
+    pages_per_chunk=st.integers(1, 5),
+    pages_read=st.lists(st.integers(0, 100), max_size=6),
+)
+def test_record_batches_are_the_rows_in_order_and_leave_the_lru_alone(
+    rows, page_size, pages_per_chunk, pages_read
+):
+    # Timestamp copies dropped from messages, nulls, several archives, non-ASCII text.
+    settings = Settings(
+        page_size=page_size,
+        pages_per_chunk=pages_per_chunk,
+        max_cached_results=10**6,
+        decoded_chunk_cache_size=2,
+    )
+    batch = pa.Table.from_pylist(rows, schema=RESULT_SCHEMA)
+    ticks = _ticks()
+    result = QueryResult.from_batches(
+        [batch], settings=settings, presorted=True, clock=lambda: next(ticks)
+    )
+    for page in pages_read:
+        result.get_page(page % max(result.num_pages, 1))
+    held, held_bytes = result._decoded.indexes(), result.decoded_bytes
+    last_accessed = result.last_accessed
+    batches = list(result.record_batches())
+    assert len(batches) == result.num_chunks
+    assert pa.Table.from_batches(batches, schema=RESULT_SCHEMA).to_pylist() == rows
+    assert (result._decoded.indexes(), result.decoded_bytes) == (held, held_bytes)
+    assert result.last_accessed == last_accessed
+    result.check()
+
+
+def test_record_batches_of_a_streamed_build_with_a_dictionary():
+    settings = Settings(max_cached_results=10**6, dictionary_training_rows=500)
+    table = _events_table(6_000, 12)
+    result = QueryResult.from_batches(
+        table.to_batches(max_chunksize=700), settings=settings, presorted=True
+    )
+    assert result._dictionary is not None
+    result.get_page(0)
+    result.get_page(result.num_pages - 1)
+    held = result._decoded.indexes()
+    batches = list(result.record_batches())
+    assert [b.num_rows for b in batches[:-1]] == [settings.chunk_rows] * (len(batches) - 1)
+    assert pa.Table.from_batches(batches).equals(table)
+    assert result._decoded.indexes() == held == [0, result.num_chunks - 1]
+
+
+def test_record_batches_of_verbatim_items_and_of_an_empty_result():
+    items = [f"line {i} {'é' * (i % 5)}" for i in range(257)]
+    result = QueryResult.from_items(items, QuerySpec("", page_size=10))
+    batches = list(result.record_batches())
+    assert all(batch.schema.equals(VERBATIM_SCHEMA) for batch in batches)
+    assert pa.Table.from_batches(batches).column(0).to_pylist() == items
+    assert result.decoded_bytes == 0
+    assert list(QueryResult.from_items([]).record_batches()) == []
