@@ -161,7 +161,8 @@ def decode_chunk_bytes(raw: bytes) -> DecodedChunk:
         )
     if kind != KIND_EVENTS:
         msg = (
-            "not a chunk: compress chunkcodec.chunk_bytes(batch), not an Arrow IPC message"
+            "not a chunk: decompress a chunk that layout.pack_chunks laid out (the chunk_bytes "
+            "layout), not an Arrow IPC message"
             if kind == 0xFF
             else f"unknown chunk kind {kind}"
         )
