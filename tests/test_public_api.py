@@ -37,6 +37,8 @@ EXPECTED = {
     "SessionNotFoundError",
     "SessionExpiredError",
     "ResultExpiredError",
+    "ResultReplacedError",
+    "NoResultError",
     "ResultEvictedError",
     "RerunFailedError",
     "InstructionsRequiredError",

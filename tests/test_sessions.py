@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from harness.rows import make_events
+from logpager.errors import ResultReplacedError
 from logpager.query import QuerySpec
 from logpager.sessions import SessionManager, TombstoneReason
 from logpager.settings import Settings, SettingsError
@@ -173,7 +174,10 @@ def test_several_results_per_session_with_cap(clock):
     h = [m.cache_query_result("s", f"q{i}", [f"r{i}"])[0]["result_handle"] for i in range(3)]
     assert m.get_nth_page("s", 0)["items"] == ["r2"]
     assert m.get_nth_page("s", 0, handle=h[1])["items"] == ["r1"]
-    assert m.get_nth_page("s", 0, handle=h[0]) == {"Error": RESULT_EXPIRED}
+    # Pushed out by newer results, not expired: the error says so and names the limit.
+    replaced = m.get_nth_page("s", 0, handle=h[0])
+    assert replaced == {"Error": str(ResultReplacedError(2))}
+    assert "keeps its 2 newest results (max_results_per_session)" in replaced["Error"]
     assert m.sessions["s"].tombstones[h[0]].reason is TombstoneReason.REPLACED
     m.check()
 

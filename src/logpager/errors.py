@@ -9,10 +9,12 @@ Hierarchy::
     |   +-- SessionNotFoundError   "Session not found. Please run a query first."
     |   +-- SessionExpiredError    "Session expired. Please run a new query."
     |   +-- ResultExpiredError     "Query results expired. Please run a new query."
+    |   +-- ResultReplacedError    newer results of its session replaced it (names the limit)
     |   +-- ResultEvictedError     evicted under memory pressure and re-runs are off
     |   +-- RerunFailedError       evicted, and re-running its query to serve the page failed
     |   +-- InstructionsRequiredError  get_instructions() was not called first
-    |   +-- UnknownHandleError     a result handle that this session does not own
+    |   +-- UnknownHandleError     a result handle that is unknown, or not the caller's
+    |   +-- NoResultError          nothing to page without a handle (names ``result_handle``)
     +-- SearchError                a search could not run or did not finish
     |   +-- QuerySyntaxError       the KQL query does not parse (carries the parser's text)
     |   +-- NoArchivesError        the data directory holds no archives yet
@@ -36,11 +38,13 @@ __all__ = [
     "InvalidTimestampError",
     "LogpagerError",
     "NoArchivesError",
+    "NoResultError",
     "PageError",
     "QuerySyntaxError",
     "RerunFailedError",
     "ResultEvictedError",
     "ResultExpiredError",
+    "ResultReplacedError",
     "SearchError",
     "SearchTimeoutError",
     "ServerStartupError",
@@ -127,12 +131,40 @@ class InstructionsRequiredError(PageError):
 
 
 class UnknownHandleError(PageError):
-    """A result handle that does not exist, or belongs to someone else."""
+    """
+    A result handle that does not exist, or belongs to another principal.
+
+    Both get the same text, so that a handle's owner is never revealed to someone else.
+    """
 
     def __init__(self) -> None:
         super().__init__(
-            "Unknown or foreign result handle. Use the handle returned by your own search, "
-            "or run a new query."
+            "Unknown or foreign result handle: it may have expired, been dropped, belong to "
+            "another user, or the server may have restarted. Run the query again "
+            "(search_by_kql) and pass the result_handle it returns."
+        )
+
+
+class ResultReplacedError(PageError):
+    """The result was dropped because newer results of its session passed the limit."""
+
+    def __init__(self, max_results_per_session: int) -> None:
+        self.max_results_per_session = max_results_per_session
+        super().__init__(
+            f"Query results were replaced: a session keeps its {max_results_per_session} "
+            "newest results (max_results_per_session) and newer searches pushed this one "
+            "out. Please run the query again."
+        )
+
+
+class NoResultError(PageError):
+    """``get_nth_page`` without a handle, and nothing this caller can page by default."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "No result to page on this connection: it has run no search (a client that opens "
+            "a new connection per call, or a stateless MCP 2026-07-28 connection). Pass "
+            "result_handle=<the result_handle returned by search_by_kql> to get_nth_page."
         )
 
 

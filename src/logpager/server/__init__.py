@@ -6,13 +6,11 @@ from logpager.errors import ServerStartupError
 from logpager.server.app import PAGE_INDEX_SCHEMA, SERVER_NAME, create_server
 from logpager.server.instructions import INSTRUCTIONS
 from logpager.server.run import run_server, run_server_async
-from logpager.server.session_keys import STATELESS_HANDLE_REQUIRED_TEXT
 
 __all__ = [
     "INSTRUCTIONS",
     "PAGE_INDEX_SCHEMA",
     "SERVER_NAME",
-    "STATELESS_HANDLE_REQUIRED_TEXT",
     "ServerStartupError",
     "create_server",
     "run_server",

@@ -82,6 +82,10 @@ def create_server(
             max_result_bytes=governor.max_result_bytes if governor is not None else _no_limit,
             clock=manager.now,
         )
+    # The server applies the instructions-first rule to its callers (connections and
+    # principals, see logpager.server.access); the manager's per-session check would refuse
+    # a client that opens a connection per call.
+    manager.require_instructions = False
     tools = Tools(manager, backend, governor)
 
     @asynccontextmanager

@@ -1,14 +1,7 @@
 """The tools' behaviour, apart from their MCP registration (so it reads top to bottom).
 
-A failure is ``{"Error": "<message>"}``, never a stack trace.
-
-The instructions-first rule: on handshake-era connections ``get_instructions()`` must come
-first, as in the reference (``settings.require_instructions``). A stateless connection has
-no state that could remember the call, and the same instructions already reach the client in
-the server's ``instructions`` (sent with ``server/discover``), so on stateless connections
-the rule is taken as met: a new stateless session starts with instructions retrieved. The
-rejected alternative, handing out a token from ``get_instructions()`` that searches must
-carry, would change the reference's tool signatures that agents are prompted for.
+A failure is ``{"Error": "<message>"}``, never a stack trace. Who may reach which session and
+result, and when ``get_instructions()`` must come first, is :mod:`logpager.server.access`'s.
 """
 
 from __future__ import annotations
@@ -18,13 +11,13 @@ import logging
 from fastmcp import Context
 
 from logpager.cache import PageDict
-from logpager.errors import INSTRUCTIONS_REQUIRED_TEXT, LogpagerError
+from logpager.errors import LogpagerError
 from logpager.memory.governor import MemoryGovernor
 from logpager.query import QuerySpec
 from logpager.search import SearchBackend
 from logpager.search.pipeline import search_and_cache_async
+from logpager.server.access import Caller, page_target, search_target
 from logpager.server.instructions import INSTRUCTIONS
-from logpager.server.session_keys import connection_key, is_stateless, resolve_session_key
 from logpager.sessions import SessionManager
 from logpager.timeutil import parse_iso8601_ms
 
@@ -60,22 +53,15 @@ class Tools:
         self.backend = backend
         self.governor = governor
 
-    # --- sessions -----------------------------------------------------------------------------
-
-    def _resolve(self, ctx: Context, handle: str | None, *, for_search: bool) -> tuple[str, bool]:
-        """As :func:`~logpager.server.session_keys.resolve_session_key` over this manager."""
-        return resolve_session_key(self.manager, ctx, handle, for_search=for_search)
-
     # --- tools ---------------------------------------------------------------------------------
 
     def get_instructions(self, ctx: Context) -> str:
         """
         :param ctx: The request context.
-        :return: The instructions; on a handshake-era connection its session is marked as
+        :return: The instructions; the caller (its connection, its principal) is recorded as
             having retrieved them.
         """
-        if not is_stateless(ctx):
-            self.manager.mark_instructions_retrieved(connection_key(ctx))
+        Caller.of(ctx).mark_instructed(self.manager)
         return INSTRUCTIONS
 
     async def search(
@@ -86,15 +72,19 @@ class Tools:
         end_timestamp: str | None,
         result_handle: str | None,
     ) -> PageDict:
+        """
+        :param ctx: The request context.
+        :param kql_query: The KQL query.
+        :param begin_timestamp: ISO 8601 UTC lower bound, if any.
+        :param end_timestamp: ISO 8601 UTC upper bound, if any.
+        :param result_handle: A handle whose session the new result joins, if any.
+        :return: The result's first page, or ``{"Error": "<message>"}``.
+        """
         try:
-            key, new_session = self._resolve(ctx, result_handle, for_search=True)
-            if (
-                not new_session
-                and self.manager.settings.require_instructions
-                and not self.manager.get_or_create_session(key).is_instructions_retrieved
-            ):
-                # Checked before the search runs, not only when caching: no wasted engine work.
-                return _error(INSTRUCTIONS_REQUIRED_TEXT)
+            caller = Caller.of(ctx)
+            # Checked before the search runs, not only when caching: no wasted engine work.
+            caller.check_instructions(self.manager, relies_on_state=False)
+            key = search_target(self.manager, caller, result_handle)
             spec = QuerySpec(
                 kql_query,
                 parse_iso8601_ms(begin_timestamp) if begin_timestamp is not None else None,
@@ -114,10 +104,9 @@ class Tools:
             )
             if result.truncated and self.governor is not None:
                 self.governor.note_result(result)
-            if new_session:
-                # The rule is met through server/discover instructions (see the module doc).
-                self.manager.mark_instructions_retrieved(key)
-            # The result carries its spec and match count; the manager only files it.
+            # A new session belongs to the caller's principal; the result carries its spec and
+            # match count, the manager only files it.
+            self.manager.get_or_create_session(key, principal=caller.principal)
             page, _ = self.manager.cache_query_result(key, kql_query, result)
             return page
         except LogpagerError as exc:
@@ -130,15 +119,18 @@ class Tools:
         """
         :param ctx: The request context.
         :param page_index: The page asked for, as received (checked against the result).
-        :param result_handle: The result to page through (default: the session's latest;
-            required on stateless connections).
+        :param result_handle: The result to page through (default: the connection's latest,
+            else the principal's latest).
         :return: The page, or ``{"Error": "<message>"}``.
         """
         # page_index is checked by the session manager once the result is known, so that the
         # error names the valid range.
         try:
-            key, _ = self._resolve(ctx, result_handle, for_search=False)
-            return self.manager.get_nth_page(key, page_index, result_handle)
+            caller = Caller.of(ctx)
+            # The reference's order: the instructions rule before anything about the result.
+            caller.check_instructions(self.manager, relies_on_state=result_handle is None)
+            key, handle = page_target(self.manager, caller, result_handle)
+            return self.manager.page(key, page_index, handle)
         except LogpagerError as exc:
             return _error(str(exc))
         except Exception as exc:

@@ -16,9 +16,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 
-from logpager.cache import PageDict, QueryResult
+from logpager.cache import PageDict
 from logpager.clock import Clock
 from logpager.errors import (
     InstructionsRequiredError,
@@ -28,7 +28,9 @@ from logpager.errors import (
     UnknownHandleError,
 )
 from logpager.periodic import PeriodicTask
+from logpager.sessions.eviction import EvictionHooks
 from logpager.sessions.intake import Results, build_result
+from logpager.sessions.principals import PrincipalAccess
 from logpager.sessions.registry import SessionRegistry
 from logpager.sessions.revival import Rerunner, check_revivable, revive
 from logpager.sessions.state import SessionState
@@ -40,7 +42,7 @@ __all__ = ["SessionManager"]
 logger = logging.getLogger(__name__)
 
 
-class SessionManager:
+class SessionManager(EvictionHooks, PrincipalAccess):
     """
     All sessions of one server process.
 
@@ -82,6 +84,9 @@ class SessionManager:
         self.sessions: dict[str, SessionState] = self._registry.sessions
         self.metrics = self._registry.metrics
         self.rerun = rerun
+        self.require_instructions = self.settings.require_instructions
+        """Whether caching and paging check this manager's own per-session instructions flag
+        (the seed's rule); a server that applies its own rule to its callers turns it off."""
         self._clock = clock
         self._lock = threading.RLock()
         self._sweeper = PeriodicTask(
@@ -110,35 +115,65 @@ class SessionManager:
 
     # --- sessions --------------------------------------------------------------------------------
 
-    def get_or_create_session(self, session_id: str) -> SessionState:
+    def get_or_create_session(
+        self, session_id: str, *, principal: str | None = None
+    ) -> SessionState:
         """
         Gets a live session or starts a new one (replacing an expired one).
 
         :param session_id: The session's identifier.
+        :param principal: The authenticated principal a new session belongs to (None: auth
+            is off); it owns the session's handles.
         :return: The session, marked as used now.
         """
         with self._lock:
-            return self._registry.get_or_create(session_id, self._clock())
+            return self._registry.get_or_create(session_id, self._clock(), principal)
 
-    def mark_instructions_retrieved(self, session_id: str) -> SessionState:
+    def mark_instructions_retrieved(
+        self, session_id: str, *, principal: str | None = None
+    ) -> SessionState:
         """
-        Records that ``get_instructions()`` was called in this session.
+        Records that ``get_instructions()`` was called in this session (and by its principal).
 
         :param session_id: The session's identifier.
+        :param principal: The authenticated caller, if any: remembered on all its connections.
         :return: The session.
         """
         with self._lock:
-            session = self.get_or_create_session(session_id)
+            session = self.get_or_create_session(session_id, principal=principal)
             session.is_instructions_retrieved = True
+            if principal is not None:
+                self._registry.principals.mark_instructed(principal)
             return session
 
-    def session_for_handle(self, handle: str) -> str | None:
+    def note_tool_call(self, session_id: str, *, principal: str | None = None) -> SessionState:
         """
-        :param handle: A result handle.
-        :return: The id of the session that owns it, or None if no live session does.
+        Counts a tool call in a session (for rules that treat a connection's first call apart).
+
+        :param session_id: The session's identifier.
+        :param principal: The principal a new session belongs to.
+        :return: The session, its ``tool_calls`` counting this call.
         """
         with self._lock:
-            return self._registry.handles.owner(handle)
+            session = self.get_or_create_session(session_id, principal=principal)
+            session.tool_calls += 1
+            return session
+
+    def session_for_handle(self, handle: str, *, principal: str | None = None) -> str | None:
+        """
+        Finds the session a caller may reach through a handle (compared in constant time).
+
+        :param handle: A result handle, as the caller gave it.
+        :param principal: The caller's authenticated principal (None: auth is off, when every
+            session is unowned and a handle is a bearer capability).
+        :return: The id of the session that owns the handle, or None if no live session does
+            or it belongs to another principal (the two are not told apart).
+        """
+        with self._lock:
+            owner = self._registry.handles.owner(handle)
+            if owner is None or self.sessions[owner].principal != principal:
+                return None
+            return owner
 
     def cleanup_expired_sessions(self) -> int:
         """
@@ -194,7 +229,7 @@ class SessionManager:
         """
         with self._lock:
             session = self.get_or_create_session(session_id)
-            if self.settings.require_instructions and not session.is_instructions_retrieved:
+            if self.require_instructions and not session.is_instructions_retrieved:
                 return {"Error": str(InstructionsRequiredError())}, 0
         result = build_result(
             results,
@@ -245,7 +280,7 @@ class SessionManager:
         """
         with self._lock:
             session = self._registry.live(session_id, self._clock())
-            if self.settings.require_instructions and not session.is_instructions_retrieved:
+            if self.require_instructions and not session.is_instructions_retrieved:
                 raise InstructionsRequiredError
             handle = handle if handle is not None else session.latest_handle
             if handle is None:
@@ -256,7 +291,7 @@ class SessionManager:
                 tombstone = session.tombstones.get(handle)
                 if tombstone is None:
                     raise UnknownHandleError
-                rerun = check_revivable(tombstone, self.rerun, self.settings.evicted_result_policy)
+                rerun = check_revivable(tombstone, self.rerun, self.settings)
             elif self._clock() - result.created_at > self._registry.query_ttl:
                 self._registry.drop_result(session, handle, TombstoneReason.EXPIRED)
                 raise ResultExpiredError
@@ -276,48 +311,6 @@ class SessionManager:
     def _notify_cached(self) -> None:
         for callback in self.on_cached:
             callback(self)
-
-    # --- eviction hooks (used by the governor) -----------------------------------------------
-
-    def iter_results_lru(self) -> Iterator[tuple[SessionState, str, QueryResult]]:
-        """
-        :return: Every live result, least recently used first, with its session and handle.
-            A snapshot: evicting while iterating is safe.
-        """
-        with self._lock:
-            entries = [(r.last_accessed, s, h, r) for s, h, r in self._registry.live_results()]
-        entries.sort(key=lambda e: e[0])
-        return iter([(s, h, r) for _, s, h, r in entries])
-
-    def evict_result(self, session: SessionState, handle: str) -> int:
-        """
-        Drops a result under memory pressure, leaving a tombstone to re-run it from.
-
-        :param session: The owning session.
-        :param handle: The result's handle.
-        :return: Bytes freed (0 if it was already gone).
-        """
-        with self._lock:
-            return self._registry.evict(session, handle)
-
-    def drop_decoded(self) -> int:
-        """
-        Empties every result's decoded-chunk LRU.
-
-        :return: Bytes released.
-        """
-        with self._lock:
-            return sum(r.drop_decoded() for _, _, r in self._registry.live_results())
-
-    def total_bytes(self) -> int:
-        """:return: Bytes held by all results (compressed chunks plus decoded chunks)."""
-        with self._lock:
-            return sum(s.nbytes for s in self.sessions.values())
-
-    def total_items(self) -> int:
-        """:return: Items held by all live results."""
-        with self._lock:
-            return sum(r.num_items for _, _, r in self._registry.live_results())
 
     def check(self) -> None:
         """

@@ -14,6 +14,7 @@ from logpager.cache import QueryResult
 from logpager.errors import SessionExpiredError, SessionNotFoundError
 from logpager.sessions.handles import HandleIndex, new_handle
 from logpager.sessions.metrics import SessionMetrics
+from logpager.sessions.principals import PrincipalIndex
 from logpager.sessions.state import SessionState
 from logpager.sessions.tombstones import TombstoneReason
 from logpager.settings import Settings
@@ -36,6 +37,7 @@ class SessionRegistry:
         self.sessions: dict[str, SessionState] = {}
         self.metrics = SessionMetrics()
         self.handles = HandleIndex()
+        self.principals = PrincipalIndex()
         self._expired_ids: OrderedDict[str, None] = OrderedDict()
 
     @property
@@ -48,12 +50,15 @@ class SessionRegistry:
         """:return: Lifetime of one result, in seconds."""
         return self.settings.query_ttl_minutes * 60.0
 
-    def get_or_create(self, session_id: str, now: float) -> SessionState:
+    def get_or_create(
+        self, session_id: str, now: float, principal: str | None = None
+    ) -> SessionState:
         """
         Gets a live session or starts a new one (replacing an expired one).
 
         :param session_id: The session's identifier.
         :param now: Current clock reading.
+        :param principal: The principal a new session belongs to (None: auth is off).
         :return: The session, marked as used now.
         """
         session = self.sessions.get(session_id)
@@ -61,7 +66,9 @@ class SessionRegistry:
             self._expire(session_id)
             session = None
         if session is None:
-            session = SessionState(session_id=session_id, created_at=now, last_accessed=now)
+            session = SessionState(
+                session_id=session_id, created_at=now, last_accessed=now, principal=principal
+            )
             self.sessions[session_id] = session
             self._expired_ids.pop(session_id, None)
             self.metrics.sessions_created += 1
@@ -122,6 +129,8 @@ class SessionRegistry:
         """
         handle = new_handle()
         self._add(session, handle, result, latest=True)
+        if session.principal is not None:
+            self.principals.note_result(session.principal, handle)
         self.metrics.results_cached += 1
         return handle
 

@@ -13,12 +13,14 @@ from logpager.errors import (
     RerunFailedError,
     ResultEvictedError,
     ResultExpiredError,
+    ResultReplacedError,
     SessionExpiredError,
 )
 from logpager.query import QuerySpec
 from logpager.sessions.registry import SessionRegistry
 from logpager.sessions.state import SessionState
 from logpager.sessions.tombstones import Tombstone, TombstoneReason
+from logpager.settings import Settings
 
 __all__ = ["Rerunner", "check_revivable", "revive"]
 
@@ -29,18 +31,22 @@ Rerunner = Callable[[QuerySpec], QueryResult]
 cap); see :func:`logpager.search.rerun.make_rerunner`."""
 
 
-def check_revivable(tombstone: Tombstone, rerun: Rerunner | None, policy: str) -> Rerunner:
+def check_revivable(tombstone: Tombstone, rerun: Rerunner | None, settings: Settings) -> Rerunner:
     """
     :param tombstone: What remains of the result being paged.
     :param rerun: The manager's re-runner, if it has one.
-    :param policy: The ``evicted_result_policy`` setting (``"rerun"`` or ``"error"``).
+    :param settings: ``evicted_result_policy`` (``"rerun"`` or ``"error"``) and
+        ``max_results_per_session`` (named when a result was replaced).
     :return: The re-runner to revive the result with.
-    :raise ResultExpiredError: If the result expired or was replaced, rather than evicted.
+    :raise ResultExpiredError: If the result outlived ``query_ttl_minutes``.
+    :raise ResultReplacedError: If newer results of its session pushed it out.
     :raise ResultEvictedError: If it was evicted but is not to be re-run.
     """
-    if tombstone.reason is not TombstoneReason.EVICTED:
+    if tombstone.reason is TombstoneReason.EXPIRED:
         raise ResultExpiredError
-    if rerun is None or policy == "error":
+    if tombstone.reason is TombstoneReason.REPLACED:
+        raise ResultReplacedError(settings.max_results_per_session)
+    if rerun is None or settings.evicted_result_policy == "error":
         raise ResultEvictedError(tombstone.query)
     return rerun
 

@@ -26,6 +26,10 @@ class SessionState:
     created_at: float
     last_accessed: float
     is_instructions_retrieved: bool = False
+    principal: str | None = None
+    """The authenticated principal that owns the session (None: auth is off)."""
+    tool_calls: int = 0
+    """Tool calls made in this session so far (the server's instructions rule reads it)."""
     results: OrderedDict[str, QueryResult] = field(default_factory=OrderedDict)
     tombstones: OrderedDict[str, Tombstone] = field(default_factory=OrderedDict)
     latest_handle: str | None = None
