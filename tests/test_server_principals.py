@@ -1,0 +1,105 @@
+"""With authentication, a principal owns its results across connections; nobody else sees them.
+
+Real server over real HTTP with a tokens file; FastMCP clients of both eras, one connection
+per call, as hosted connectors make them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.error
+import urllib.request
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastmcp import Client
+
+from harness.servers import http_server
+from logpager.errors import INSTRUCTIONS_REQUIRED_TEXT, NoResultError, UnknownHandleError
+
+MODES = ["legacy", "auto"]
+QUERY = "message: *error*"
+ALICE = "alice-token-0123456789abcdef"
+BOB = "bob-token-0123456789abcdef01"
+UNKNOWN = {"Error": str(UnknownHandleError())}
+
+
+async def call_once(url: str, token: str, mode: str, tool: str, **args: Any) -> Any:
+    """One connection, one tool call, as the given principal."""
+    async with Client(url, mode=mode, auth=token) as client:
+        return (await client.call_tool(tool, args)).data
+
+
+@pytest.fixture
+async def url(loghub_archives: Path, tmp_path: Path) -> AsyncIterator[str]:
+    tokens = tmp_path / "tokens"
+    tokens.write_text(f"# principal token\nalice {ALICE}\n\nbob {BOB}\n")
+    async with http_server(loghub_archives, "--auth-tokens-file", str(tokens)) as endpoint:
+        yield endpoint
+
+
+async def test_a_principal_pages_across_connections_and_nobody_else_can(url: str) -> None:
+    for mode in MODES:
+        assert await call_once(url, ALICE, mode, "search_by_kql", kql_query=QUERY) == {
+            "Error": INSTRUCTIONS_REQUIRED_TEXT
+        }
+    await call_once(url, ALICE, "legacy", "get_instructions")
+    await call_once(url, BOB, "auto", "get_instructions")
+    first = await call_once(url, ALICE, "legacy", "search_by_kql", kql_query=QUERY)
+    handle = first["result_handle"]
+    for mode in MODES:
+        # Alice, on a new connection, without the handle: her latest result.
+        default = await call_once(url, ALICE, mode, "get_nth_page", page_index=1)
+        assert default["result_handle"] == handle
+        assert default["page_index"] == 1
+        # Bob never reaches it: not by its handle, not by searching into its session, not by
+        # default paging.
+        assert (
+            await call_once(url, BOB, mode, "get_nth_page", page_index=0, result_handle=handle)
+            == UNKNOWN
+        )
+        assert (
+            await call_once(url, BOB, mode, "search_by_kql", kql_query="*", result_handle=handle)
+            == UNKNOWN
+        )
+        assert await call_once(url, BOB, mode, "get_nth_page", page_index=0) == {
+            "Error": str(NoResultError())
+        }
+    # Bob's own result is his latest, and Alice's stays hers.
+    own = await call_once(url, BOB, "auto", "search_by_kql", kql_query="*sshd*")
+    assert (await call_once(url, BOB, "legacy", "get_nth_page", page_index=0))[
+        "result_handle"
+    ] == own["result_handle"]
+    assert (await call_once(url, ALICE, "auto", "get_nth_page", page_index=0))["items"] == first[
+        "items"
+    ]
+
+
+def _post(url: str, headers: dict[str, str]) -> tuple[int, str]:
+    """:return: The status and ``WWW-Authenticate`` header of a raw tools/list request."""
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}})
+    request = urllib.request.Request(
+        url,
+        data=body.encode(),
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "Accept": "application/json, text/event-stream",
+            **headers,
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status), str(response.headers.get("WWW-Authenticate", ""))
+    except urllib.error.HTTPError as exc:
+        return int(exc.code), str(exc.headers.get("WWW-Authenticate", ""))
+
+
+async def test_no_token_or_a_wrong_one_is_refused_before_any_tool(url: str) -> None:
+    for headers in ({}, {"Authorization": "Bearer not-a-token-of-anyone"}):
+        status, challenge = await asyncio.to_thread(_post, url, headers)
+        assert status == 401
+        assert challenge.lower().startswith("bearer")
