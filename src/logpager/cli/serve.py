@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 
 from logpager.cli.options import SubParsers, fail
-from logpager.errors import LogpagerError
+from logpager.errors import LogpagerError, SettingsError
 from logpager.settings import list_profiles, load_settings
 
 __all__ = ["add_serve_parser", "run_serve"]
@@ -29,8 +29,9 @@ def add_serve_parser(subparsers: SubParsers) -> argparse.ArgumentParser:
         description="Run the MCP server over stdio or streamable HTTP. With --samples, the "
         "bundled real log samples are ingested first when the data directory has no archives.",
         epilog="Exits 1 at once, with a one-line message, when the data directory holds no "
-        "archives or the HTTP address cannot be bound. SIGTERM or SIGINT stops the server "
-        "gracefully with exit status 0.",
+        "archives, the HTTP address is not loopback and no authentication is configured, or "
+        "the address cannot be bound. SIGTERM or SIGINT stops the server gracefully with exit "
+        "status 0.",
     )
     parser.add_argument("--transport", choices=["stdio", "http"], default=None)
     parser.add_argument("--host", default=None, help="HTTP bind address (default 127.0.0.1)")
@@ -44,8 +45,40 @@ def add_serve_parser(subparsers: SubParsers) -> argparse.ArgumentParser:
     parser.add_argument(
         "--samples", action="store_true", help="ingest the bundled samples into an empty data dir"
     )
+    _add_auth_options(parser)
     parser.set_defaults(handler=run_serve)
     return parser
+
+
+def _add_auth_options(parser: argparse.ArgumentParser) -> None:
+    """
+    Adds the HTTP authentication options (settings ``auth_*`` and ``allow_unauthenticated``).
+
+    :param parser: The ``serve`` parser.
+    """
+    group = parser.add_argument_group(
+        "authentication (HTTP)", "Bearer tokens from a file, or JWTs; one kind at a time."
+    )
+    group.add_argument(
+        "--auth-tokens-file",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="accepted tokens, one 'PRINCIPAL TOKEN' pair a line",
+    )
+    group.add_argument(
+        "--jwt-public-key", type=Path, default=None, metavar="FILE", help="PEM key for JWTs"
+    )
+    group.add_argument("--jwt-jwks-uri", default=None, metavar="URL", help="JWKS URL for JWTs")
+    group.add_argument("--jwt-issuer", default=None, metavar="ISS", help="required JWT 'iss'")
+    group.add_argument("--jwt-audience", default=None, metavar="AUD", help="required JWT 'aud'")
+    # default=None, not False: without the flag, a profile's or the environment's value holds.
+    group.add_argument(
+        "--allow-unauthenticated",
+        action="store_true",
+        default=None,
+        help="serve a non-loopback address without authentication (a proxy authenticates)",
+    )
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -54,7 +87,8 @@ def run_serve(args: argparse.Namespace) -> int:
 
     :param args: Parsed arguments of :func:`add_serve_parser`.
     :return: Exit status.
-    :raise SettingsError: If the profile or a setting is invalid (the caller exits 2).
+    :raise SettingsError: If the profile or a setting is invalid, the auth settings included
+        (the caller exits 2).
     """
     overrides = {
         k: v
@@ -63,6 +97,12 @@ def run_serve(args: argparse.Namespace) -> int:
             "host": args.host,
             "port": args.port,
             "data_dir": args.data_dir,
+            "auth_tokens_file": args.auth_tokens_file,
+            "auth_jwt_public_key_file": args.jwt_public_key,
+            "auth_jwt_jwks_uri": args.jwt_jwks_uri,
+            "auth_jwt_issuer": args.jwt_issuer,
+            "auth_jwt_audience": args.jwt_audience,
+            "allow_unauthenticated": args.allow_unauthenticated,
         }.items()
         if v is not None
     }
@@ -76,6 +116,8 @@ def run_serve(args: argparse.Namespace) -> int:
 
         # Returns normally on SIGTERM/SIGINT too: a requested stop is a clean exit (0).
         run_server(settings)
+    except SettingsError:
+        raise  # an unusable auth setting: the caller exits 2, as for any bad setting
     except LogpagerError as exc:
         # Startup failures (no archives, port taken, samples not ingestible) are one line
         # for a person to act on, not a traceback.

@@ -12,9 +12,10 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastmcp import Context, FastMCP
+from fastmcp.server.auth import AuthProvider
 from mcp_types import ToolAnnotations
 from pydantic import WithJsonSchema
 
@@ -22,6 +23,7 @@ from logpager.memory.allocators import page_out_library_pages
 from logpager.memory.governor import MemoryGovernor
 from logpager.search import ClpSBackend, SearchBackend
 from logpager.search.rerun import make_rerunner
+from logpager.server.auth import build_auth_provider
 from logpager.server.instructions import INSTRUCTIONS
 from logpager.server.tools import Tools
 from logpager.sessions import SessionManager
@@ -59,6 +61,7 @@ def create_server(
     manager: SessionManager | None = None,
     backend: SearchBackend | None = None,
     governor: MemoryGovernor | None = None,
+    auth: AuthProvider | Literal["settings"] | None = "settings",
 ) -> FastMCP:
     """
     Builds the MCP server.
@@ -68,8 +71,14 @@ def create_server(
     :param backend: The search engine (default: ``clp-s`` over ``settings.data_dir``).
     :param governor: The memory governor of ``manager`` (default: a new one when the manager
         is made here; a manager passed in is governed only if its governor is passed too).
+    :param auth: Who may call over HTTP: a FastMCP auth provider, ``None`` for anyone, or
+        ``"settings"`` (default) for :func:`~logpager.server.auth.build_auth_provider` of
+        ``settings``. FastMCP checks it over HTTP only, never over stdio.
     :return: A FastMCP server with the four tools; its lifespan runs the session sweep.
+    :raise SettingsError: If ``auth`` is ``"settings"`` and they configure an unusable one.
     """
+    if isinstance(auth, str):  # "settings"
+        auth = build_auth_provider(settings)
     backend = backend if backend is not None else ClpSBackend(settings)
     if manager is None:
         manager = SessionManager(settings=settings)
@@ -105,7 +114,11 @@ def create_server(
             await tools.manager.stop()
 
     mcp: FastMCP = FastMCP(
-        SERVER_NAME, instructions=INSTRUCTIONS, lifespan=lifespan, mask_error_details=True
+        SERVER_NAME,
+        instructions=INSTRUCTIONS,
+        lifespan=lifespan,
+        mask_error_details=True,
+        auth=auth,
     )
     _register_tools(mcp, tools)
     return mcp

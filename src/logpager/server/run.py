@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 from fastmcp import FastMCP
 
+from logpager.errors import ServerStartupError
 from logpager.memory.allocators import configure_allocators
 from logpager.server.app import create_server
+from logpager.server.auth import build_auth_provider
 from logpager.server.process import (
     bind_http_sockets,
     check_data_dir,
@@ -15,7 +19,47 @@ from logpager.server.process import (
 )
 from logpager.settings import Settings
 
-__all__ = ["run_server", "run_server_async"]
+__all__ = ["check_exposure", "is_loopback_host", "run_server", "run_server_async"]
+
+
+def is_loopback_host(host: str) -> bool:
+    """
+    :param host: An HTTP bind address or name.
+    :return: Whether only this machine can reach it: ``localhost``, 127.0.0.0/8 or ``::1``
+        (an IPv4-mapped ``::ffff:127.x.y.z`` too). Any other name, and ``""`` or
+        ``0.0.0.0`` (every interface), is not.
+    """
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_loopback
+    return address.is_loopback
+
+
+def check_exposure(host: str, *, authenticated: bool, allow_unauthenticated: bool) -> None:
+    """
+    Refuses to serve HTTP beyond loopback with nobody's token checked.
+
+    :param host: The HTTP bind address.
+    :param authenticated: Whether the server checks bearer tokens.
+    :param allow_unauthenticated: ``allow_unauthenticated``: something in front of the server
+        authenticates clients, so it may listen anywhere without auth.
+    :raise ServerStartupError: If ``host`` is not loopback and neither is true; the one-line
+        message says what to pass.
+    """
+    if authenticated or allow_unauthenticated or is_loopback_host(host):
+        return
+    msg = (
+        f"Refusing to serve HTTP on {host or 'every interface'} without authentication: it is "
+        "not a loopback address, so anyone who reaches it could search the logs. Pass "
+        "--auth-tokens-file FILE, or --jwt-public-key FILE or --jwt-jwks-uri URL, to require "
+        "bearer tokens; or --allow-unauthenticated if a proxy in front authenticates clients."
+    )
+    raise ServerStartupError(msg)
 
 
 async def run_server_async(settings: Settings, *, server: FastMCP | None = None) -> None:
@@ -24,22 +68,33 @@ async def run_server_async(settings: Settings, *, server: FastMCP | None = None)
     stop signal arrives (HTTP); cancellation stops gracefully over stdio.
 
     Fails fast, before the server is built: the data directory must hold archives and, over
-    HTTP, the address is bound first.
+    HTTP, a non-loopback address needs authentication (or ``allow_unauthenticated``), and the
+    address is bound first.
 
     :param settings: Settings; over HTTP, ``host`` (127.0.0.1 by default), ``port``,
-        ``allowed_hosts``, ``allowed_origins`` and ``shutdown_grace_seconds``.
-    :param server: The server to run (default: ``create_server(settings)``).
-    :raise ServerStartupError: If the data directory holds no archives, or the HTTP address
-        cannot be bound; the message is one line meant for a person.
+        ``allowed_hosts``, ``allowed_origins``, ``shutdown_grace_seconds``, the ``auth_*``
+        settings and ``allow_unauthenticated``.
+    :param server: The server to run (default: ``create_server(settings)``); over HTTP, its
+        own ``auth`` is what the address check counts.
+    :raise ServerStartupError: If the data directory holds no archives, the HTTP address is
+        not loopback and nothing checks tokens, or it cannot be bound; the message is one line
+        meant for a person.
+    :raise SettingsError: If the ``auth_*`` settings cannot be used.
     """
     check_data_dir(settings.data_dir)
     configure_allocators(settings)
     if settings.transport == "stdio":
         await serve_stdio(server if server is not None else create_server(settings))
         return
+    auth = server.auth if server is not None else build_auth_provider(settings)
+    check_exposure(
+        settings.host,
+        authenticated=auth is not None,
+        allow_unauthenticated=settings.allow_unauthenticated,
+    )
     sockets = bind_http_sockets(settings.host, settings.port)
     try:
-        server = server if server is not None else create_server(settings)
+        server = server if server is not None else create_server(settings, auth=auth)
         app = server.http_app(
             transport="http",
             # Handshake-era sessions are keyed by Mcp-Session-Id; stateless HTTP would drop it.
@@ -75,5 +130,6 @@ def run_server(settings: Settings, *, server: FastMCP | None = None) -> None:
     :param settings: Settings.
     :param server: The server to run (default: ``create_server(settings)``).
     :raise ServerStartupError: As :func:`run_server_async`, before anything is served.
+    :raise SettingsError: As :func:`run_server_async`.
     """
     run_until_stopped(run_server_async(settings, server=server))

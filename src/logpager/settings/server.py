@@ -1,7 +1,9 @@
-"""Settings of the MCP server: transport, HTTP address, accepted Host and Origin."""
+"""Settings of the MCP server: transport, HTTP address, accepted Host and Origin, and who may
+call it over HTTP (bearer tokens from a file, or JWTs)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -10,7 +12,7 @@ __all__ = ["ServerFields"]
 
 
 class ServerFields(BaseModel):
-    """The MCP server's transport and HTTP address checks."""
+    """The MCP server's transport, its HTTP address checks and its HTTP authentication."""
 
     transport: Literal["stdio", "http"] = Field("stdio", description="MCP transport.")
     host: str = Field("127.0.0.1", description="HTTP bind address.")
@@ -27,4 +29,31 @@ class ServerFields(BaseModel):
     # they are cut; longer would let one idle SSE stream hold up a supervisor's restart.
     shutdown_grace_seconds: int = Field(
         2, ge=0, le=300, description="HTTP: time open requests get to finish on shutdown."
+    )
+
+    # --- auth: bearer tokens over HTTP (stdio has none: its client started the process).
+    auth_tokens_file: Path | None = Field(
+        None,
+        description="HTTP: file of accepted bearer tokens, one 'PRINCIPAL TOKEN' pair a line "
+        "('#' comments and blank lines ignored; tokens of 16 characters or more).",
+    )
+    auth_jwt_public_key_file: Path | None = Field(
+        None, description="HTTP: PEM public key that verifies bearer JWTs."
+    )
+    auth_jwt_jwks_uri: str | None = Field(
+        None, description="HTTP: JWKS URL whose keys verify bearer JWTs."
+    )
+    auth_jwt_issuer: str | None = Field(
+        None, description="HTTP: the 'iss' a bearer JWT must carry (any if unset)."
+    )
+    auth_jwt_audience: str | None = Field(
+        None, description="HTTP: the 'aud' a bearer JWT must carry (any if unset)."
+    )
+    auth_jwt_algorithm: str = Field(
+        "RS256", min_length=1, description="HTTP: the signing algorithm bearer JWTs must use."
+    )
+    allow_unauthenticated: bool = Field(
+        False,
+        description="HTTP: serve a non-loopback address without authentication (only behind "
+        "something else that authenticates clients).",
     )
