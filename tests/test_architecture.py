@@ -30,9 +30,11 @@ ALLOWED: dict[str, set[str]] = {
     "search": FOUNDATION | {"search", "cache", "memory.allocators"},
     "sessions": FOUNDATION | {"sessions", "cache"},
     "ingest": FOUNDATION | {"ingest", "search.datadir"},
+    "analysis": FOUNDATION | {"analysis", "cache", "search"},
     "memory.governor": FOUNDATION | {"cache", "sessions", "memory.probe", "memory.allocators"},
     "server": FOUNDATION | {"server", "cache", "search", "sessions", "memory", "ingest"},
-    "cli": FOUNDATION | {"cli", "cache", "search", "sessions", "memory", "ingest", "server"},
+    "cli": FOUNDATION
+    | {"cli", "cache", "search", "sessions", "memory", "ingest", "server", "analysis"},
 }
 
 

@@ -34,6 +34,7 @@ EXPECTED = {
     "SettingsError",
     "PageError",
     "InvalidPageIndexError",
+    "InvalidArgumentError",
     "SessionNotFoundError",
     "SessionExpiredError",
     "ResultExpiredError",

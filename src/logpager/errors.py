@@ -21,6 +21,7 @@ Hierarchy::
     |   +-- SearchTimeoutError     the search ran past ``search_timeout_seconds``
     |   +-- BackendCrashedError    the engine exited abnormally; nothing was cached
     |   +-- InvalidTimestampError  a begin/end timestamp is not ISO 8601 UTC
+    +-- InvalidArgumentError       a tool argument that cannot be used (names the parameter)
     +-- IngestError                a file cannot be ingested (names the file and line)
     +-- ServerStartupError         the server cannot start (no archives, address taken)
 
@@ -34,6 +35,7 @@ __all__ = [
     "BackendCrashedError",
     "IngestError",
     "InstructionsRequiredError",
+    "InvalidArgumentError",
     "InvalidPageIndexError",
     "InvalidTimestampError",
     "LogpagerError",
@@ -198,3 +200,16 @@ class IngestError(LogpagerError):
 
 class ServerStartupError(LogpagerError):
     """The server cannot start: nothing to search, or the HTTP address cannot be bound."""
+
+
+class InvalidArgumentError(LogpagerError):
+    """
+    A tool argument that cannot be used; the message names the parameter and what to pass.
+
+    :param parameter: The parameter's name, as the tool declares it.
+    :param problem: What is wrong and what would be right.
+    """
+
+    def __init__(self, parameter: str, problem: str) -> None:
+        self.parameter = parameter
+        super().__init__(f"Invalid {parameter}: {problem}")

@@ -16,13 +16,14 @@ from typing import Annotated, Any, Literal
 
 from fastmcp import Context, FastMCP
 from fastmcp.server.auth import AuthProvider
-from mcp_types import ToolAnnotations
 from pydantic import WithJsonSchema
 
 from logpager.memory.allocators import page_out_library_pages
 from logpager.memory.governor import MemoryGovernor
 from logpager.search import ClpSBackend, SearchBackend
 from logpager.search.rerun import make_rerunner
+from logpager.server import tools_aggregate, tools_archives, tools_patterns, tools_results
+from logpager.server.annotations import READ_ONLY
 from logpager.server.auth import build_auth_provider
 from logpager.server.instructions import INSTRUCTIONS
 from logpager.server.tools import Tools
@@ -45,10 +46,6 @@ PAGE_INDEX_SCHEMA: dict[str, Any] = {"type": "integer", "minimum": 0}
 # first with a protocol-level validation failure that neither matches the reference nor tells
 # the agent the valid range.
 _PageIndex = Annotated[object, WithJsonSchema(PAGE_INDEX_SCHEMA)]
-
-_READ_ONLY = ToolAnnotations(
-    readOnlyHint=True, destructiveHint=False, idempotentHint=False, openWorldHint=False
-)
 
 
 def _no_limit() -> int | None:
@@ -121,6 +118,13 @@ def create_server(
         auth=auth,
     )
     _register_tools(mcp, tools)
+    for register in (
+        tools_aggregate.register,
+        tools_patterns.register,
+        tools_archives.register,
+        tools_results.register,
+    ):
+        register(mcp, tools)
     return mcp
 
 
@@ -133,7 +137,7 @@ def _register_tools(mcp: FastMCP, tools: Tools) -> None:
     :param tools: The tools' behaviour.
     """
 
-    @mcp.tool(annotations=_READ_ONLY)
+    @mcp.tool(annotations=READ_ONLY)
     def get_instructions(ctx: Context) -> str:
         """
         Returns how to use this server: the KQL syntax it accepts, time ranges, fields, and
@@ -141,7 +145,7 @@ def _register_tools(mcp: FastMCP, tools: Tools) -> None:
         """
         return tools.get_instructions(ctx)
 
-    @mcp.tool(annotations=_READ_ONLY)
+    @mcp.tool(annotations=READ_ONLY)
     async def search_by_kql(
         kql_query: str, ctx: Context, result_handle: str | None = None
     ) -> dict[str, Any]:
@@ -155,7 +159,7 @@ def _register_tools(mcp: FastMCP, tools: Tools) -> None:
         """
         return await tools.search(ctx, kql_query, None, None, result_handle)
 
-    @mcp.tool(annotations=_READ_ONLY)
+    @mcp.tool(annotations=READ_ONLY)
     async def search_by_kql_with_timestamp_range(
         kql_query: str,
         begin_timestamp: str,
@@ -174,7 +178,7 @@ def _register_tools(mcp: FastMCP, tools: Tools) -> None:
         """
         return await tools.search(ctx, kql_query, begin_timestamp, end_timestamp, result_handle)
 
-    @mcp.tool(annotations=_READ_ONLY)
+    @mcp.tool(annotations=READ_ONLY)
     def get_nth_page(
         page_index: _PageIndex,
         ctx: Context,

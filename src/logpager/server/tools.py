@@ -7,10 +7,12 @@ result, and when ``get_instructions()`` must come first, is :mod:`logpager.serve
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from fastmcp import Context
 
-from logpager.cache import PageDict
+from logpager.cache import PageDict, QueryResult
 from logpager.errors import LogpagerError
 from logpager.memory.governor import MemoryGovernor
 from logpager.query import QuerySpec
@@ -136,3 +138,68 @@ class Tools:
         except Exception as exc:
             logger.exception("get_nth_page failed unexpectedly")
             return _error(f"Internal error while paging ({type(exc).__name__}).")
+
+    # --- analysis ----------------------------------------------------------------------------
+
+    def analyse(
+        self,
+        ctx: Context,
+        result_handle: str | None,
+        analysis: Callable[[QueryResult], dict[str, Any]],
+        *,
+        tool: str,
+    ) -> dict[str, Any]:
+        """
+        Runs an analysis over one of the caller's cached results, with the same access rules
+        as paging (a handle, else the connection's or the principal's latest result).
+
+        :param ctx: The request context.
+        :param result_handle: The result to analyse (default: the caller's latest).
+        :param analysis: The computation; it raises :class:`LogpagerError` (for example
+            :class:`~logpager.errors.InvalidArgumentError`) for what the caller must fix.
+        :param tool: The tool's name, for the log line of an unexpected failure.
+        :return: The analysis (with ``result_handle`` added), or ``{"Error": "<message>"}``.
+        """
+        try:
+            caller = Caller.of(ctx)
+            caller.check_instructions(self.manager, relies_on_state=result_handle is None)
+            key, handle = page_target(self.manager, caller, result_handle)
+            handle, result = self.manager.result(key, handle)
+            return {**analysis(result), "result_handle": handle}
+        except LogpagerError as exc:
+            return _error(str(exc))
+        except Exception as exc:
+            logger.exception("%s failed unexpectedly", tool)
+            return _error(f"Internal error in {tool} ({type(exc).__name__}).")
+
+    def derive(
+        self,
+        ctx: Context,
+        result_handle: str | None,
+        derivation: Callable[[QueryResult], QueryResult],
+        *,
+        tool: str,
+    ) -> PageDict:
+        """
+        Makes a new result from one of the caller's cached results (no new search), caches it
+        in the same session under a new handle, and serves its first page.
+
+        :param ctx: The request context.
+        :param result_handle: The source result (default: the caller's latest).
+        :param derivation: Builds the new result from the source.
+        :param tool: The tool's name, for the log line of an unexpected failure.
+        :return: The new result's first page, or ``{"Error": "<message>"}``.
+        """
+        try:
+            caller = Caller.of(ctx)
+            caller.check_instructions(self.manager, relies_on_state=result_handle is None)
+            key, handle = page_target(self.manager, caller, result_handle)
+            _handle, source = self.manager.result(key, handle)
+            derived = derivation(source)
+            page, _ = self.manager.cache_query_result(key, derived.query, derived)
+            return page
+        except LogpagerError as exc:
+            return _error(str(exc))
+        except Exception as exc:
+            logger.exception("%s failed unexpectedly", tool)
+            return _error(f"Internal error in {tool} ({type(exc).__name__}).")

@@ -17,8 +17,9 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from typing import TypeVar
 
-from logpager.cache import PageDict
+from logpager.cache import PageDict, QueryResult
 from logpager.clock import Clock
 from logpager.errors import (
     InstructionsRequiredError,
@@ -40,6 +41,8 @@ from logpager.settings import Settings
 __all__ = ["SessionManager"]
 
 logger = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 
 class SessionManager(EvictionHooks, PrincipalAccess):
@@ -278,6 +281,23 @@ class SessionManager(EvictionHooks, PrincipalAccess):
         :return: The page dict.
         :raise PageError: Any of its subclasses, whose text is the agent-facing message.
         """
+        return self._use(session_id, handle, lambda s, h: s.serve(h, page_index))
+
+    def result(self, session_id: str, handle: str | None = None) -> tuple[str, QueryResult]:
+        """
+        Hands out one of the session's results for analysis, with the same checks as paging
+        (an evicted result is re-run).
+
+        :param session_id: The session's identifier.
+        :param handle: Which result (default: the newest).
+        :return: The result's handle and the result, marked as used now.
+        :raise PageError: Any of its subclasses, whose text is the agent-facing message.
+        """
+        return self._use(session_id, handle, lambda s, h: (h, s.use(h)))
+
+    def _use(
+        self, session_id: str, handle: str | None, use: Callable[[SessionState, str], _T]
+    ) -> _T:
         with self._lock:
             session = self._registry.live(session_id, self._clock())
             if self.require_instructions and not session.is_instructions_retrieved:
@@ -296,17 +316,17 @@ class SessionManager(EvictionHooks, PrincipalAccess):
                 self._registry.drop_result(session, handle, TombstoneReason.EXPIRED)
                 raise ResultExpiredError
             else:
-                page = session.serve(handle, page_index)
+                used = use(session, handle)
         if tombstone is not None:
             # The re-run takes as long as a search: other sessions must not wait for it.
-            page, revived = revive(
-                self._registry, self._lock, session, tombstone, rerun, page_index, self._clock
+            used, revived = revive(
+                self._registry, self._lock, session, tombstone, rerun, use, self._clock
             )
             if revived:
                 self._notify_cached()
         if self.on_paged is not None:
             self.on_paged()
-        return page
+        return used
 
     def _notify_cached(self) -> None:
         for callback in self.on_cached:

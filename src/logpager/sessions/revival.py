@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from typing import TypeVar
 
-from logpager.cache import PageDict, QueryResult
+from logpager.cache import QueryResult
 from logpager.clock import Clock
 from logpager.errors import (
     LogpagerError,
@@ -25,6 +26,8 @@ from logpager.settings import Settings
 __all__ = ["Rerunner", "check_revivable", "revive"]
 
 logger = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 Rerunner = Callable[[QuerySpec], QueryResult]
 """Rebuilds a dropped result from its tombstone's spec (same query, same archives, same
@@ -57,11 +60,12 @@ def revive(
     session: SessionState,
     tombstone: Tombstone,
     rerun: Rerunner,
-    page_index: object,
+    use: Callable[[SessionState, str], _T],
     clock: Clock,
-) -> tuple[PageDict, bool]:
+) -> tuple[_T, bool]:
     """
-    Re-runs an evicted result (unlocked), puts it back under its handle and serves a page.
+    Re-runs an evicted result (unlocked), puts it back under its handle and uses it (serves a
+    page, or hands it out for analysis).
 
     Call it without holding ``lock``: the re-run takes as long as a search, and other sessions
     must not wait for it. The result is put back under ``lock``, after checking again that
@@ -72,10 +76,10 @@ def revive(
     :param session: The session that owns the tombstone.
     :param tombstone: What remains of the result, checked by :func:`check_revivable`.
     :param rerun: The re-runner :func:`check_revivable` returned.
-    :param page_index: 0-based page index.
+    :param use: What to do with the live result, under ``lock`` (e.g. serve a page).
     :param clock: The manager's clock (for the re-run's log line).
-    :return: The page dict, and whether this call put the result back (False when another
-        caller had revived it first).
+    :return: What ``use`` returned, and whether this call put the result back (False when
+        another caller had revived it first).
     :raise RerunFailedError: If the re-run fails; the tombstone stays for another try.
     :raise SessionExpiredError: If the session expired or was evicted while the query ran.
     :raise PageError: If the page index is invalid.
@@ -88,17 +92,17 @@ def revive(
         raise RerunFailedError(tombstone.query, str(exc)) from exc
     with lock:
         if handle in session.results:
-            # Another caller revived it meanwhile; serve theirs, drop this copy.
-            return session.serve(handle, page_index), False
+            # Another caller revived it meanwhile; use theirs, drop this copy.
+            return use(session, handle), False
         if registry.sessions.get(session.session_id) is not session:
             # The session expired or was evicted while the query ran.
             raise SessionExpiredError
         registry.reinstate(session, handle, result)
-        page = session.serve(handle, page_index)
+        used = use(session, handle)
     logger.info(
         "re-ran evicted query %r: %d items in %.3f s",
         tombstone.query,
         result.num_items,
         clock() - started,
     )
-    return page, True
+    return used, True

@@ -142,6 +142,18 @@ class SessionState:
         self.results.move_to_end(handle)
         return page
 
+    def use(self, handle: str) -> QueryResult:
+        """
+        Hands out a live result for work other than paging (analysis), marked as used now.
+
+        :param handle: The handle of a live result.
+        :return: The result.
+        """
+        result = self.results[handle]
+        result.touch()
+        self.results.move_to_end(handle)
+        return result
+
     def check(self, max_results: int, max_tombstones: int) -> None:
         """
         Verifies the session's own accounting and each live result's.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from logpager.settings.analysis import AnalysisFields
 from logpager.settings.chunks import ChunkFields
 from logpager.settings.ingest import IngestFields
 from logpager.settings.memory import MemoryFields
@@ -26,6 +27,7 @@ class Settings(
     ServerFields,
     MemoryFields,
     IngestFields,
+    AnalysisFields,
     BaseSettings,
 ):
     """
