@@ -65,6 +65,17 @@ async def test_a_principal_pages_across_connections_and_nobody_else_can(url: str
             await call_once(url, BOB, mode, "search_by_kql", kql_query="*", result_handle=handle)
             == UNKNOWN
         )
+        ranged = await call_once(
+            url,
+            BOB,
+            mode,
+            "search_by_kql_with_timestamp_range",
+            kql_query="*",
+            begin_timestamp="2020-01-01T00:00:00Z",
+            end_timestamp="2021-01-01T00:00:00Z",
+            result_handle=handle,
+        )
+        assert ranged == UNKNOWN
         assert await call_once(url, BOB, mode, "get_nth_page", page_index=0) == {
             "Error": str(NoResultError())
         }
