@@ -4,14 +4,65 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from harness.ports import free_port, wait_for_port
 
-__all__ = ["http_server"]
+__all__ = ["ServeRun", "clean_env", "http_server", "run_serve", "serve_command"]
+
+
+def serve_command(*args: str) -> list[str]:
+    """
+    :param args: ``serve`` arguments.
+    :return: The command that runs ``logpager serve`` with them, from this interpreter.
+    """
+    return [sys.executable, "-m", "logpager.cli", "serve", *args]
+
+
+def clean_env(**settings: str) -> dict[str, str]:
+    """
+    :param settings: Settings to pass as ``LOGPAGER_<NAME>`` variables.
+    :return: This environment without the caller's ``LOGPAGER_*`` variables, plus
+        ``settings``: a server on its defaults and what the test says.
+    """
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("LOGPAGER_")}
+    return {**clean, **{f"LOGPAGER_{k.upper()}": v for k, v in settings.items()}}
+
+
+@dataclass(frozen=True)
+class ServeRun:
+    """A ``logpager serve`` that ended: its status, its stderr lines, how long it ran."""
+
+    status: int
+    lines: list[str]
+    seconds: float
+
+
+def run_serve(*args: str, timeout: float = 60) -> ServeRun:
+    """
+    Runs ``logpager serve`` to its end (meant for runs that fail fast).
+
+    :param args: ``serve`` arguments.
+    :param timeout: Seconds before the run counts as hung.
+    :return: How it ended.
+    """
+    began = time.monotonic()
+    done = subprocess.run(
+        serve_command(*args),
+        env=clean_env(),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    return ServeRun(done.returncode, done.stderr.strip().splitlines(), time.monotonic() - began)
 
 
 @asynccontextmanager
@@ -29,15 +80,10 @@ async def http_server(
     :return: The MCP endpoint's URL.
     """
     port = free_port()
-    command: Sequence[str] = [
-        sys.executable, "-m", "logpager.cli", "serve", "--transport", "http",
-        "--port", str(port), "--data-dir", str(data_dir), *args,
-    ]  # fmt: skip
-    environment = (
-        env
-        if env is not None
-        else {k: v for k, v in os.environ.items() if not k.startswith("LOGPAGER_")}
+    command: Sequence[str] = serve_command(
+        "--transport", "http", "--port", str(port), "--data-dir", str(data_dir), *args
     )
+    environment = env if env is not None else clean_env()
     sink = log.open("wb") if log is not None else None
     proc = await asyncio.create_subprocess_exec(
         *command,

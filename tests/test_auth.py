@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -26,11 +25,13 @@ from fastmcp.client.transports import StdioTransport
 from fastmcp.server.auth.providers.jwt import JWTVerifier, RSAKeyPair, StaticTokenVerifier
 
 from harness.ports import free_port, wait_for_port
+from harness.servers import clean_env, run_serve, serve_command
 from logpager.errors import ServerStartupError
 from logpager.server import INSTRUCTIONS
 from logpager.server.auth import MIN_TOKEN_LENGTH, build_auth_provider, read_tokens_file
 from logpager.server.run import check_exposure, is_loopback_host
 from logpager.settings import Settings, SettingsError
+from tests.support.rawhttp import post_jsonrpc
 
 ALICE_TOKEN = "alice-0123456789abcdef"
 BOB_TOKEN = "bob-0123456789abcdef-2"
@@ -57,11 +58,6 @@ PROBE_SERVER = (
 )
 
 
-def _env(**settings: str) -> dict[str, str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("LOGPAGER_")}
-    return {**clean, **{f"LOGPAGER_{k.upper()}": v for k, v in settings.items()}}
-
-
 @pytest.fixture(scope="module")
 def tokens_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("auth") / "tokens"
@@ -78,7 +74,7 @@ def key_pair() -> RSAKeyPair:
 def _serve(data_dir: Path, **settings: str) -> Iterator[str]:
     """Runs the probe server over HTTP on a free loopback port; yields its MCP URL."""
     port = free_port()
-    env = _env(data_dir=str(data_dir), transport="http", port=str(port), **settings)
+    env = clean_env(data_dir=str(data_dir), transport="http", port=str(port), **settings)
     proc = subprocess.Popen(
         [sys.executable, "-c", PROBE_SERVER],
         env=env,
@@ -113,25 +109,6 @@ def jwt_url(
     )
 
 
-def _post(url: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
-    """:return: Status, headers (lower-case names) and body of a raw MCP ``ping`` POST."""
-    request = urllib.request.Request(
-        url,
-        data=b'{"jsonrpc":"2.0","id":1,"method":"ping"}',
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "Accept": "application/json, text/event-stream",
-            **headers,
-        },
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return int(response.status), _lower(response.headers), response.read()
-    except urllib.error.HTTPError as exc:
-        return int(exc.code), _lower(exc.headers), exc.read()
-
-
 def _get(url: str) -> int:
     try:
         with urllib.request.urlopen(url, timeout=10) as response:
@@ -140,8 +117,14 @@ def _get(url: str) -> int:
         return int(exc.code)
 
 
-def _lower(headers: Any) -> dict[str, str]:
-    return {k.lower(): v for k, v in headers.items()}
+def _post(url: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+    answer = post_jsonrpc(url, headers)
+    return answer.status, answer.headers, answer.body
+
+
+def _run_http_serve(*args: str) -> tuple[int, list[str]]:
+    run = run_serve("--transport", "http", *args, timeout=STARTUP_SECONDS)
+    return run.status, run.lines
 
 
 async def _refused_as_invalid(url: str, token: str) -> None:
@@ -327,7 +310,9 @@ async def test_bad_jwt_gets_401(jwt_url: str, key_pair: RSAKeyPair, problem: str
 
 
 async def test_stdio_checks_no_token(loghub_archives: Path, tokens_file: Path) -> None:
-    env = _env(data_dir=str(loghub_archives), transport="stdio", auth_tokens_file=str(tokens_file))
+    env = clean_env(
+        data_dir=str(loghub_archives), transport="stdio", auth_tokens_file=str(tokens_file)
+    )
     transport = StdioTransport(command=sys.executable, args=["-c", PROBE_SERVER], env=env)
     async with Client(transport) as client:
         assert (await client.call_tool("get_instructions", {})).data == INSTRUCTIONS
@@ -366,30 +351,13 @@ def test_exposure_needs_auth_or_the_explicit_flag() -> None:
         check_exposure("0.0.0.0", authenticated=False, allow_unauthenticated=False)
 
 
-def _serve_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "logpager.cli", "serve", "--transport", "http", *args]
-
-
-def _run_serve(*args: str) -> tuple[int, list[str]]:
-    done = subprocess.run(
-        _serve_command(*args),
-        env=_env(),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=STARTUP_SECONDS,
-        check=False,
-    )
-    return done.returncode, done.stderr.strip().splitlines()
-
-
 def test_serve_refuses_a_public_address_without_auth(loghub_archives: Path) -> None:
     # The port is taken on loopback: had the server tried to bind, it would say so instead.
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         port = str(holder.getsockname()[1])
-        status, lines = _run_serve(
+        status, lines = _run_http_serve(
             "--data-dir", str(loghub_archives), "--host", "0.0.0.0", "--port", port
         )
     assert status == 1
@@ -404,7 +372,9 @@ def test_serve_refuses_a_public_address_without_auth(loghub_archives: Path) -> N
 async def test_serve_allow_unauthenticated_listens(loghub_archives: Path) -> None:
     port = free_port()
     proc = await asyncio.create_subprocess_exec(
-        *_serve_command(
+        *serve_command(
+            "--transport",
+            "http",
             "--data-dir",
             str(loghub_archives),
             "--host",
@@ -413,7 +383,7 @@ async def test_serve_allow_unauthenticated_listens(loghub_archives: Path) -> Non
             str(port),
             "--allow-unauthenticated",
         ),
-        env=_env(),
+        env=clean_env(),
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
@@ -432,7 +402,7 @@ def test_serve_auth_flags_reach_the_settings(loghub_archives: Path, tmp_path: Pa
     tokens.write_text("alice short\n", encoding="utf-8")
     tokens.chmod(0o600)
     data = ["--data-dir", str(loghub_archives), "--port", str(free_port())]
-    status, lines = _run_serve(*data, "--auth-tokens-file", str(tokens))
+    status, lines = _run_http_serve(*data, "--auth-tokens-file", str(tokens))
     assert (status, lines) == (
         2,
         [
@@ -440,7 +410,7 @@ def test_serve_auth_flags_reach_the_settings(loghub_archives: Path, tmp_path: Pa
             "characters; at least 16 are needed"
         ],
     )
-    status, lines = _run_serve(*data, "--jwt-issuer", ISSUER, "--jwt-audience", AUDIENCE)
+    status, lines = _run_http_serve(*data, "--jwt-issuer", ISSUER, "--jwt-audience", AUDIENCE)
     assert status == 2
     assert lines == [
         "error: JWT options are set (auth_jwt_issuer, auth_jwt_audience) but no key to verify "

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import IO
@@ -17,6 +15,7 @@ import pytest
 from fastmcp import Client
 
 from harness.ports import free_port, wait_for_port
+from harness.servers import clean_env, run_serve, serve_command
 from logpager.cli import main
 
 
@@ -47,29 +46,6 @@ def test_demo_ingests_searches_and_pages(capsys, tmp_path):
 STARTUP_SECONDS = 60  # generous: the suite shares a small machine with other work
 
 
-def _serve_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "logpager.cli", "serve", *args]
-
-
-def _env() -> dict[str, str]:
-    # The caller's LOGPAGER_* settings must not leak into what these tests pin.
-    return {k: v for k, v in os.environ.items() if not k.startswith("LOGPAGER_")}
-
-
-def _run_serve(*args: str) -> tuple[int, list[str], float]:
-    began = time.monotonic()
-    done = subprocess.run(
-        _serve_command(*args),
-        env=_env(),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=STARTUP_SECONDS,
-        check=False,
-    )
-    return done.returncode, done.stderr.strip().splitlines(), time.monotonic() - began
-
-
 @pytest.mark.parametrize("transport", ["stdio", "http"])
 @pytest.mark.parametrize("state", ["missing", "empty"])
 def test_serve_without_archives_fails_fast(tmp_path: Path, transport: str, state: str) -> None:
@@ -77,9 +53,10 @@ def test_serve_without_archives_fails_fast(tmp_path: Path, transport: str, state
     if state == "empty":
         data.mkdir()
     port = str(free_port())
-    status, lines, elapsed = _run_serve(
-        "--data-dir", str(data), "--transport", transport, "--port", port
+    run = run_serve(
+        "--data-dir", str(data), "--transport", transport, "--port", port, timeout=STARTUP_SECONDS
     )
+    status, lines, elapsed = run.status, run.lines, run.seconds
     assert status == 1
     assert len(lines) == 1, lines
     problem = "does not exist" if state == "missing" else "holds no archives"
@@ -95,9 +72,16 @@ def test_serve_on_a_taken_port_fails_fast(loghub_archives: Path) -> None:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         port = holder.getsockname()[1]
-        status, lines, elapsed = _run_serve(
-            "--data-dir", str(loghub_archives), "--transport", "http", "--port", str(port)
+        run = run_serve(
+            "--data-dir",
+            str(loghub_archives),
+            "--transport",
+            "http",
+            "--port",
+            str(port),
+            timeout=STARTUP_SECONDS,
         )
+        status, lines, elapsed = run.status, run.lines, run.seconds
     assert status == 1
     assert lines == [
         f"error: Cannot listen on 127.0.0.1:{port}: the address is already in use (is another "
@@ -114,10 +98,10 @@ async def test_http_server_stops_cleanly_on_signal(
     stderr_path = tmp_path / "stderr.txt"
     with stderr_path.open("wb") as stderr:
         proc = subprocess.Popen(
-            _serve_command(
+            serve_command(
                 "--data-dir", str(loghub_archives), "--transport", "http", "--port", str(port)
             ),
-            env=_env(),
+            env=clean_env(),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=stderr,
@@ -165,8 +149,8 @@ async def test_stdio_server_from_samples_stops_cleanly_on_sigterm(tmp_path: Path
     stderr_path = tmp_path / "stderr.txt"
     with stderr_path.open("wb") as stderr:
         proc = subprocess.Popen(
-            _serve_command("--samples", "--data-dir", str(tmp_path / "data")),
-            env=_env(),
+            serve_command("--samples", "--data-dir", str(tmp_path / "data")),
+            env=clean_env(),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=stderr,

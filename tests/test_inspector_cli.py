@@ -13,7 +13,6 @@ import asyncio
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any
 import pytest
 
 from harness.ports import free_port, wait_for_port
+from harness.servers import clean_env, serve_command
 
 pytestmark = pytest.mark.slow
 
@@ -36,15 +36,6 @@ CALL_SECONDS = 120  # one Inspector call, a stdio server's start included (~2 s 
 
 TOOLS = {"get_instructions", "search_by_kql", "search_by_kql_with_timestamp_range", "get_nth_page"}
 QUERY = "message: *error*"
-
-
-def _clean_env() -> dict[str, str]:
-    # Default settings: the caller's LOGPAGER_* variables must not reach the processes here.
-    return {k: v for k, v in os.environ.items() if not k.startswith("LOGPAGER_")}
-
-
-def _serve_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "logpager.cli", "serve", *args]
 
 
 @dataclass(frozen=True)
@@ -136,7 +127,7 @@ def inspector(tmp_path_factory: pytest.TempPathFactory) -> Inspector:
     package = json.loads((INSPECTOR_PACKAGE / "package.json").read_text())
     # What `npx @modelcontextprotocol/inspector` runs: the bin named after the package.
     entry = INSPECTOR_PACKAGE / package["bin"]["inspector"]
-    env = _clean_env()
+    env = clean_env()
     # Node 22 first on PATH, so that whatever the Inspector starts with `node` gets it too.
     env["PATH"] = f"{NODE.parent}{os.pathsep}{env.get('PATH', '')}"
     # The Inspector keeps a catalog and client settings under HOME; not the user's.
@@ -151,10 +142,10 @@ def http_url(loghub_archives: Path, tmp_path_factory: pytest.TempPathFactory) ->
     stderr_path = tmp_path_factory.mktemp("http-server") / "stderr.txt"
     with stderr_path.open("wb") as stderr:
         proc = subprocess.Popen(
-            _serve_command(
+            serve_command(
                 "--data-dir", str(loghub_archives), "--transport", "http", "--port", str(port)
             ),
-            env=_clean_env(),
+            env=clean_env(),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=stderr,
@@ -175,7 +166,7 @@ def _stdio_target(data_dir: Path) -> Target:
     # The Inspector hands a stdio server only a few variables of its own (HOME, PATH, ...),
     # so a PYTHONPATH that points at the sources under test is passed on explicitly.
     forward = ("-e", f"PYTHONPATH={os.environ['PYTHONPATH']}") if "PYTHONPATH" in os.environ else ()
-    command = _serve_command("--data-dir", str(data_dir))
+    command = serve_command("--data-dir", str(data_dir))
     return Target("stdio", (*forward, "--", *command), process_per_call=True)
 
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-import urllib.error
-import urllib.request
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +24,7 @@ from logpager.search import ClpSBackend, parse_link
 from logpager.server import INSTRUCTIONS, create_server
 from logpager.sessions import SessionManager, new_handle
 from logpager.settings import Settings
+from tests.support.rawhttp import post_jsonrpc
 
 MODES = ["auto", "legacy"]
 UNKNOWN_HANDLE = str(UnknownHandleError())
@@ -439,25 +438,6 @@ async def test_stdio_subprocess(data_dir: Path, settings: Settings, mode: str) -
 # --- a real subprocess over streamable HTTP --------------------------------------------------
 
 
-def _post(url: str, headers: dict[str, str]) -> int:
-    body = b'{"jsonrpc":"2.0","id":1,"method":"ping"}'
-    request = urllib.request.Request(
-        url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "Accept": "application/json, text/event-stream",
-            **headers,
-        },
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as exc:
-        return int(exc.code)
-
-
 @pytest.fixture
 async def http_url(data_dir: Path) -> AsyncIterator[str]:
     port = free_port()
@@ -490,10 +470,12 @@ async def http_url(data_dir: Path) -> AsyncIterator[str]:
 
 async def test_http_refuses_foreign_host_and_origin(http_url: str) -> None:
     # DNS rebinding: a page on evil.example resolving to 127.0.0.1 sends its own Host/Origin.
-    assert await asyncio.to_thread(_post, http_url, {"Host": "evil.example"}) == 421
-    assert await asyncio.to_thread(_post, http_url, {"Origin": "http://evil.example"}) == 403
+    assert (await asyncio.to_thread(post_jsonrpc, http_url, {"Host": "evil.example"})).status == 421
+    assert (
+        await asyncio.to_thread(post_jsonrpc, http_url, {"Origin": "http://evil.example"})
+    ).status == 403
     # The same request from the loopback origin gets past the guard.
-    local = await asyncio.to_thread(_post, http_url, {"Origin": "http://127.0.0.1"})
+    local = (await asyncio.to_thread(post_jsonrpc, http_url, {"Origin": "http://127.0.0.1"})).status
     assert local not in (403, 421)
 
 

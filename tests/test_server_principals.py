@@ -7,9 +7,6 @@ per call, as hosted connectors make them.
 from __future__ import annotations
 
 import asyncio
-import json
-import urllib.error
-import urllib.request
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +16,7 @@ from fastmcp import Client
 
 from harness.servers import http_server
 from logpager.errors import INSTRUCTIONS_REQUIRED_TEXT, NoResultError, UnknownHandleError
+from tests.support.rawhttp import post_jsonrpc
 
 MODES = ["legacy", "auto"]
 QUERY = "message: *error*"
@@ -89,28 +87,8 @@ async def test_a_principal_pages_across_connections_and_nobody_else_can(url: str
     ]
 
 
-def _post(url: str, headers: dict[str, str]) -> tuple[int, str]:
-    """:return: The status and ``WWW-Authenticate`` header of a raw tools/list request."""
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}})
-    request = urllib.request.Request(
-        url,
-        data=body.encode(),
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "Accept": "application/json, text/event-stream",
-            **headers,
-        },
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return int(response.status), str(response.headers.get("WWW-Authenticate", ""))
-    except urllib.error.HTTPError as exc:
-        return int(exc.code), str(exc.headers.get("WWW-Authenticate", ""))
-
-
 async def test_no_token_or_a_wrong_one_is_refused_before_any_tool(url: str) -> None:
     for headers in ({}, {"Authorization": "Bearer not-a-token-of-anyone"}):
-        status, challenge = await asyncio.to_thread(_post, url, headers)
-        assert status == 401
-        assert challenge.lower().startswith("bearer")
+        answer = await asyncio.to_thread(post_jsonrpc, url, headers, "tools/list")
+        assert answer.status == 401
+        assert answer.headers["www-authenticate"].lower().startswith("bearer")
