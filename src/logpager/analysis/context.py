@@ -8,7 +8,9 @@ range index records it (:mod:`logpager.search.source_ranges`).
 
 Rejected: following the link with ``clp-s x --ordered`` (:func:`logpager.search.links.
 resolve_link`), which writes the whole archive to disk before reading the window back and
-does not know where one source file ends and the next begins.
+does not know where one source file ends and the next begins. For 100 events either side of
+the middle of a 100,000-event synthetic archive it took 0.45 s, against 0.13 s for this scan
+(0.05 s near the start, 0.2 s near the end: the scan stops once the window is in).
 """
 
 from __future__ import annotations
