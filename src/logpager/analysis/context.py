@@ -22,7 +22,7 @@ from typing import Any
 from logpager.errors import InvalidArgumentError
 from logpager.search.child import Rows, RunToken
 from logpager.search.clp_s import ClpSBackend
-from logpager.search.datadir import staging_dir
+from logpager.search.datadir import STAGING_SUBDIR
 from logpager.search.links import parse_link
 from logpager.search.scan import StopScan, scan_events
 from logpager.search.source_ranges import SourceRange, read_source_ranges, source_range_of
@@ -195,7 +195,7 @@ def log_context(
         before=tuple(item(i) for i in present if i < index),
         after=tuple(item(i) for i in present if i > index),
         source=source,
-        source_file=_user_file(backend.data_dir, source),
+        source_file=_user_file(source),
     )
 
 
@@ -207,14 +207,14 @@ def _out_of_range(archive_id: str, index: int, size: int) -> InvalidArgumentErro
     return InvalidArgumentError("link", problem)
 
 
-def _user_file(data_dir: Path, source: SourceRange | None) -> str | None:
-    """:return: The source's file name, unless it is a file an ingest staged (plain text)."""
+def _user_file(source: SourceRange | None) -> str | None:
+    """
+    :return: The source's file name, unless it is a file an ingest staged in a work folder
+        of the data directory's staging folder (plain text converted, gzip inflated): that
+        name is of a file deleted since, and would mislead.
+    """
     if source is None or source.filename is None:
         return None
-    name = Path(source.filename)
-    staged = staging_dir(data_dir)
-    if name.is_absolute() and name.resolve().is_relative_to(staged.resolve()):
-        return None
-    if not name.is_absolute() and (Path.cwd() / name).resolve().is_relative_to(staged.resolve()):
+    if Path(source.filename).parent.parent.name == STAGING_SUBDIR:
         return None
     return source.filename
