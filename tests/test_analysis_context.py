@@ -208,6 +208,21 @@ async def test_tool_index_out_of_range_names_link(
     assert "2000 events" in answer["Error"]
 
 
+async def test_tools_are_registered_read_only(client: Client[Any]) -> None:
+    tools = {t.name: t for t in await client.list_tools()}
+    for name in ("get_log_context", "list_fields"):
+        annotations = tools[name].annotations
+        assert annotations is not None
+        assert annotations.read_only_hint is True
+    schema = tools["get_log_context"].input_schema
+    assert schema["required"] == ["link"]
+    for count in ("before", "after"):
+        assert schema["properties"][count]["type"] == "integer"
+        assert schema["properties"][count]["minimum"] == 0
+        assert schema["properties"][count]["maximum"] == 100
+        assert schema["properties"][count]["default"] == 5
+
+
 async def test_tool_follows_the_instructions_rule(loghub_archives: Path) -> None:
     server = create_server(Settings(data_dir=loghub_archives))
     async with Client(server, mode="legacy") as c:
