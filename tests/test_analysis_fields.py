@@ -52,6 +52,9 @@ def _nested(line: str, rng: random.Random) -> dict[str, Any]:
         "message": event["message"],
         "http": {"status": event["status"], "duration_ms": event["duration_ms"]},
         "always_null": None,
+        # Strings Arrow reads as timestamps, alone and in an array.
+        "second": event["timestamp"][:19],
+        "seconds": [event["timestamp"][:19]],
     }
     if rng.random() < 0.5:
         shaped["client"] = {"ip": event["client_ip"], "geo": {"zone": event["service"]}}
@@ -135,6 +138,12 @@ def test_nested_json_shows_dotted_paths_with_the_files_counts(
     events = [json.loads(line) for line in source.read_text().splitlines()]
     zones = {e["client"]["geo"]["zone"] for e in events if "client" in e}
     assert set(fields["client.geo.zone"]["examples"]) <= zones
+    seconds = {e["second"] for e in events}
+    assert fields["second"]["types"] == ["string"]
+    assert fields["second"]["examples"]
+    assert set(fields["second"]["examples"]) <= seconds
+    assert fields["seconds"]["types"] == ["array"]
+    assert fields["seconds"]["count"] == 3_000
 
 
 def test_cached_per_set_of_archives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

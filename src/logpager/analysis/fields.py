@@ -152,7 +152,8 @@ class FieldCollector:
         for value in values:
             if len(stats.examples) >= _MAX_EXAMPLES:
                 return
-            shown = value if not isinstance(value, list | dict) else json.dumps(value)
+            # Arrow may have read strings in an array as timestamps: shown in ISO 8601 again.
+            shown = value if not isinstance(value, list | dict) else json.dumps(value, default=_iso)
             if isinstance(shown, str) and len(shown) > self.example_chars:
                 shown = shown[: self.example_chars] + "..."
             if shown not in stats.examples:
@@ -178,6 +179,12 @@ class FieldCollector:
                 self._add_object(path, value)
             elif len(stats.examples) < _MAX_EXAMPLES:
                 self._note_examples(stats, [value])
+
+
+def _iso(value: object) -> str:
+    """:return: A value JSON cannot write (a timestamp Arrow read) as text."""
+    isoformat = getattr(value, "isoformat", None)
+    return str(isoformat()) if callable(isoformat) else str(value)
 
 
 def _python_type(value: object) -> str:
