@@ -14,6 +14,7 @@ from fastmcp import Client
 from logpager.analysis.fields import FieldCatalog
 from logpager.ingest import ingest
 from logpager.search import ClpSBackend
+from logpager.search.child import RunToken, SearchCancelledError
 from logpager.search.failures import no_archives_error
 from logpager.server import create_server
 from logpager.settings import Settings
@@ -161,6 +162,18 @@ def test_cached_per_set_of_archives(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert second["events_scanned"] == 101
     assert _fields(second)["extra.x"]["count"] == 1
     assert _fields(second)["timestamp"]["count"] == 101
+
+
+def test_a_cancelled_scan_caches_nothing(nested_data: tuple[Path, Path]) -> None:
+    _source, data = nested_data
+    settings = Settings(data_dir=data)
+    backend = ClpSBackend(settings)
+    catalog = FieldCatalog(settings)
+    token = RunToken()
+    token.cancel()
+    with pytest.raises(SearchCancelledError):
+        catalog.list_fields(backend, token=token)
+    assert catalog.list_fields(backend)["events_scanned"] == 3_000
 
 
 def test_scan_cap_says_counts_are_over_that_many(nested_data: tuple[Path, Path]) -> None:
