@@ -403,12 +403,14 @@ async def test_unexpected_backend_failure_is_an_error_without_trace(settings: Se
 
 async def test_tools_are_read_only(client: Client[Any]) -> None:
     tools = {t.name: t for t in await client.list_tools()}
-    assert set(tools) == {
+    # The reference's four tools, and the analysis tools beside them (tested in their own
+    # test modules); every one read-only.
+    assert {
         "get_instructions",
         "search_by_kql",
         "search_by_kql_with_timestamp_range",
         "get_nth_page",
-    }
+    } <= set(tools)
     for tool in tools.values():
         assert tool.annotations is not None
         assert tool.annotations.read_only_hint is True
