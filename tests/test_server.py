@@ -409,6 +409,8 @@ async def test_tools_are_read_only(client: Client[Any]) -> None:
         "search_by_kql",
         "search_by_kql_with_timestamp_range",
         "get_nth_page",
+        "summarize_patterns",
+        "compare_patterns",
     }
     for tool in tools.values():
         assert tool.annotations is not None
