@@ -167,11 +167,12 @@ def test_a_message_that_is_not_text_falls_back_to_the_event() -> None:
         [
             {"timestamp": 1, "message": '{"message":5}'},
             {"timestamp": 0, "message": '{"message":"disk 3 full"}'},
+            {"timestamp": 0, "message": "not JSON: 'a b' 7"},
         ],
         settings=settings,
     )
     found = {t.template for t in count_patterns(result, settings).templates.values()}
-    assert found == {'{"message":<NUM>}', "disk <NUM> full"}
+    assert found == {'{"message":<NUM>}', "disk <NUM> full", "not JSON: '<STR>' <NUM>"}
 
 
 def test_verbatim_items_are_grouped_without_timestamps() -> None:

@@ -148,7 +148,8 @@ def event_texts(batch: pa.RecordBatch) -> tuple[pa.Array, pa.Array]:
         return items, pa.array([True] * len(items), pa.bool_())
     messages = batch.column(MESSAGE)
     fields = _message_fields(messages)
-    is_text = pc.is_valid(fields)
+    # A message that is no JSON object (the seed API takes any text) is a line of text too.
+    is_text = pc.or_(pc.is_valid(fields), pc.invert(pc.starts_with(messages, "{")))
     return pc.coalesce(fields, messages), is_text
 
 
