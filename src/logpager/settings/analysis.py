@@ -13,9 +13,11 @@ class AnalysisFields(BaseModel):
     # --- summarize_patterns, compare_patterns ---
     # Masking runs eight RE2 passes over a block of rows, whose per-call overhead a chunk of
     # 100 rows would leave dominant. summarize_patterns over 100,000 synthetic events
-    # (benchmarks/bench_analysis_patterns.py, a shared 2-core machine, best of 3): 1,024 rows
-    # 1.55 s and 1.4 MiB peak above the process; 8,192 rows 0.65 s and 9.3 MiB; 32,768 rows
-    # 0.81 s and 32 MiB. The peaks were the same at 400,000 events: a block, not the result.
+    # (benchmarks/bench_analysis_patterns.py, a shared 2-core machine, best of 3 in each of
+    # two runs): 1,024 rows 1.30-1.55 s and 1.4 MiB peak above the process; 8,192 rows
+    # 0.65-0.93 s and 9.3 MiB; 32,768 rows 0.81-0.83 s and 32 MiB (decoding the result's
+    # 1,000 chunks alone: 0.12 s). The peaks were the same at 400,000 events: they are a
+    # block's, not the result's. 8,192 is most of the speed for a quarter of the memory.
     patterns_batch_rows: int = Field(
         8192,
         ge=1,
