@@ -34,7 +34,16 @@ SETUP_SECONDS = 240  # a cold install took 13-20 s here; npm gives up on a dead 
 STARTUP_SECONDS = 60  # generous: the suite shares a small machine with other work
 CALL_SECONDS = 120  # one Inspector call, a stdio server's start included (~2 s measured)
 
-TOOLS = {"get_instructions", "search_by_kql", "search_by_kql_with_timestamp_range", "get_nth_page"}
+TOOLS = {
+    "get_instructions",
+    "search_by_kql",
+    "search_by_kql_with_timestamp_range",
+    "get_nth_page",
+    "summarize_patterns",
+    "compare_patterns",
+    "list_fields",
+    "get_log_context",
+}
 QUERY = "message: *error*"
 
 
