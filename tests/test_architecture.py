@@ -32,7 +32,8 @@ ALLOWED: dict[str, set[str]] = {
     "ingest": FOUNDATION | {"ingest", "search.datadir"},
     "analysis": FOUNDATION | {"analysis", "cache", "search"},
     "memory.governor": FOUNDATION | {"cache", "sessions", "memory.probe", "memory.allocators"},
-    "server": FOUNDATION | {"server", "cache", "search", "sessions", "memory", "ingest"},
+    "server": FOUNDATION
+    | {"server", "cache", "search", "sessions", "memory", "ingest", "analysis"},
     "cli": FOUNDATION
     | {"cli", "cache", "search", "sessions", "memory", "ingest", "server", "analysis"},
 }

@@ -2,10 +2,33 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 __all__ = ["AnalysisFields"]
 
 
 class AnalysisFields(BaseModel):
     """Bounds and defaults of the analysis tools."""
+
+    # --- aggregate_results --------------------------------------------------------------------
+    # The tool lists the most common values of a field; 1,000 rows of {"value", "count"} are
+    # ~40 KB of answer, already more than an agent reads.
+    aggregate_max_top: int = Field(
+        1000, ge=1, le=100_000, description="Most values aggregate_results lists (its top)."
+    )
+    # A histogram answer holds only buckets with events; 1,000 is ~50 KB of answer (a day in
+    # 5-minute buckets is 288, a month in hours 744). Past it the caller is asked for a longer
+    # interval.
+    aggregate_max_buckets: int = Field(
+        1000, ge=2, le=1_000_000, description="Most non-empty buckets of a time histogram."
+    )
+    # Different values of a field counted exactly; past this the rarer half is dropped and
+    # counts become approximate (lossy counting, an error bound is reported). Counts are held
+    # in Arrow, ~30 bytes a value plus its text, so 10,000 values of synthetic trace ids take
+    # well under 1 MB however large the result.
+    aggregate_max_distinct_values: int = Field(
+        10_000,
+        ge=2,
+        le=10_000_000,
+        description="Different values of a field aggregate_results counts exactly.",
+    )
