@@ -97,6 +97,16 @@ def test_histogram_of_a_query_on_hdfs_by_hour(loghub_archives: Path) -> None:
     assert answer["num_items"] == sum(expected.values()) > 0
 
 
+@pytest.mark.parametrize("batch_rows", [1, 250, ALL])
+def test_answers_do_not_depend_on_how_many_rows_are_read_at_a_time(
+    json_logs: tuple[Path, Path, Path], batch_rows: int
+) -> None:
+    result = search(json_logs[0], "*")
+    settings = Settings(aggregate_batch_rows=batch_rows)
+    for args in ({"by": "service"}, {"by": "http.status"}, {"by": "time", "interval": "1h"}):
+        assert count(result, settings=settings, **args) == count(result, **args)
+
+
 def test_histogram_counts_events_without_a_timestamp_apart() -> None:
     items = [{"timestamp": 90_000 * i, "message": f'{{"n":{i}}}'} for i in range(10)] + [
         {"timestamp": None, "message": '{"n":-1}'},

@@ -1,8 +1,8 @@
 """Counts over a whole cached result: events per time bucket, or the most common values of a
 field.
 
-Every chunk of the result is read, one decoded chunk at a time
-(:meth:`~logpager.cache.QueryResult.record_batches`), and counted in Arrow
+Every chunk of the result is read, a bounded group of decoded chunks at a time
+(:func:`~logpager.analysis.batches.grouped_batches`), and counted in Arrow
 (:mod:`logpager.analysis.counting`); no page is formatted. A result that kept fewer events
 than matched (``truncated``) is counted over the events it kept: the answer says so.
 """
@@ -15,6 +15,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from logpager.analysis.batches import grouped_batches
 from logpager.analysis.counting import TooManyValuesError, ValueCounter
 from logpager.analysis.jsonfields import field_values, parse_field_path
 from logpager.cache import QueryResult
@@ -93,7 +94,12 @@ def aggregate(
             raise InvalidArgumentError(
                 "interval", f'by="time" needs an interval to count by; {_INTERVAL_HELP}'
             )
-        return time_histogram(result, interval, max_buckets=settings.aggregate_max_buckets)
+        return time_histogram(
+            result,
+            interval,
+            max_buckets=settings.aggregate_max_buckets,
+            batch_rows=settings.aggregate_batch_rows,
+        )
     path = parse_field_path(by, "by")
     if interval is not None:
         raise InvalidArgumentError(
@@ -104,10 +110,13 @@ def aggregate(
         path,
         check_top(top, settings.aggregate_max_top),
         capacity=settings.aggregate_max_distinct_values,
+        batch_rows=settings.aggregate_batch_rows,
     )
 
 
-def time_histogram(result: QueryResult, interval: object, *, max_buckets: int) -> dict[str, Any]:
+def time_histogram(
+    result: QueryResult, interval: object, *, max_buckets: int, batch_rows: int = 1024
+) -> dict[str, Any]:
     """
     Events per bucket of time, over the whole result.
 
@@ -116,6 +125,7 @@ def time_histogram(result: QueryResult, interval: object, *, max_buckets: int) -
     :param result: The cached result.
     :param interval: The bucket length, see :func:`parse_interval`.
     :param max_buckets: Most non-empty buckets the answer may hold.
+    :param batch_rows: Rows counted at a time (see :mod:`logpager.analysis.batches`).
     :return: ``by``, ``interval``, ``buckets`` (``{"start": ISO 8601, "count": n}`` for
         each bucket holding events, oldest first; empty buckets are left out),
         ``no_timestamp`` (events without a timestamp), and :func:`coverage`'s keys.
@@ -126,7 +136,7 @@ def time_histogram(result: QueryResult, interval: object, *, max_buckets: int) -
     counter = ValueCounter(pa.int64(), max_buckets, approximate=False)
     no_timestamp = 0
     try:
-        for batch in result.record_batches():
+        for batch in grouped_batches(result, batch_rows):
             if TIMESTAMP not in batch.schema.names:  # verbatim items carry no time
                 no_timestamp += batch.num_rows
                 continue
@@ -153,7 +163,7 @@ def time_histogram(result: QueryResult, interval: object, *, max_buckets: int) -
 
 
 def top_values(
-    result: QueryResult, path: tuple[str, ...], top: int, *, capacity: int
+    result: QueryResult, path: tuple[str, ...], top: int, *, capacity: int, batch_rows: int = 1024
 ) -> dict[str, Any]:
     """
     The most common values of one field, over the whole result.
@@ -163,6 +173,7 @@ def top_values(
     :param top: How many values to list.
     :param capacity: Most different values counted exactly; past it, counts are approximate
         (see :mod:`logpager.analysis.counting`).
+    :param batch_rows: Rows counted at a time (see :mod:`logpager.analysis.batches`).
     :return: ``by``, ``values`` (``{"value": text, "count": n}``, the most common first, ties
         in value order), ``other`` (events holding any other value), ``missing`` (events
         without the field), ``num_distinct_values`` (``None`` once approximate),
@@ -173,7 +184,7 @@ def top_values(
     """
     counter = ValueCounter(pa.string(), capacity, approximate=True)
     missing = 0
-    for batch in result.record_batches():
+    for batch in grouped_batches(result, batch_rows):
         values = field_values(batch, path)
         missing += values.null_count
         counter.add(values)

@@ -1,10 +1,10 @@
 """A new result holding the events of a cached result that match, without searching again.
 
-The source is read one decoded chunk at a time
-(:meth:`~logpager.cache.QueryResult.record_batches`); each batch is masked in Arrow and what
+The source is read a bounded group of decoded chunks at a time
+(:func:`~logpager.analysis.batches.grouped_batches`); each group is masked in Arrow and what
 matches goes straight into a :class:`~logpager.cache.builder.ResultBuilder`, so the events
-keep their latest-first order and the filter holds one chunk and the new result's
-compressed chunks, never the matches uncompressed.
+keep their latest-first order and the filter holds one group, the builder's unfinished rows
+and the new result's compressed chunks, never the matches uncompressed.
 
 What ``text`` and ``regex`` read is an event's text (see
 :func:`~logpager.analysis.jsonfields.event_texts`): a plain-text log's line, a JSON event's
@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from logpager.analysis.batches import grouped_batches
 from logpager.analysis.jsonfields import event_texts, field_values, parse_field_path, value_text
 from logpager.cache import QueryResult
 from logpager.clock import Clock
@@ -136,7 +137,8 @@ def filter_result(
 
     :param source: The cached result to filter.
     :param criteria: What to keep.
-    :param settings: Chunking and compression settings of the new result.
+    :param settings: Chunking and compression settings of the new result, and
+        ``aggregate_batch_rows`` (rows filtered at a time).
     :param max_compressed_bytes: Limit of the new result's compressed bytes, if any.
     :param clock: Monotonic clock of the new result (its owner's, for its lifetime).
     :return: A result with the source's spec, its query followed by ``| filter`` and the
@@ -148,7 +150,7 @@ def filter_result(
     seen = {"field": False}
 
     def matching() -> Iterator[pa.RecordBatch]:
-        for batch in source.record_batches():
+        for batch in grouped_batches(source, settings.aggregate_batch_rows):
             keep, has_field = criteria.mask(batch)
             seen["field"] = seen["field"] or has_field
             yield batch.filter(keep)
