@@ -13,7 +13,7 @@ from fastmcp import Client
 
 from logpager.analysis.aggregate import aggregate, parse_interval
 from logpager.analysis.counting import ValueCounter
-from logpager.analysis.jsonfields import field_values, value_text
+from logpager.analysis.jsonfields import FieldReader, field_values, value_text
 from logpager.cache import QueryResult
 from logpager.errors import InvalidArgumentError, UnknownHandleError
 from logpager.query import QuerySpec
@@ -249,6 +249,21 @@ def test_field_values_reads_what_arrow_cannot_type_row_by_row() -> None:
     )
     assert field_values(batch, ("a", "b")).to_pylist() == ["1", None, "2.5", "[1,2]", None, None]
     assert field_values(batch.slice(0, 1), ("a", "b")).to_pylist() == ["1"]
+
+
+def test_field_reader_follows_the_type_from_batch_to_batch() -> None:
+    reader = FieldReader(("s",))
+    for messages, expected in [
+        (['{"s":"a"}', "{}"], ["a", None]),
+        (['{"s":5}'], ["5"]),
+        (['{"s":1.5}', '{"s":2}'], ["1.5", "2"]),
+        (['{"s":true}'], ["true"]),
+        (['{"s":"x"}', '{"s":1}'], ["x", "1"]),
+        (['{"s":{"t":1}}'], ['{"t":1}']),
+        (['{"s":"back"}'], ["back"]),
+    ]:
+        batch = pa.record_batch({"message": messages})
+        assert reader.values(batch).to_pylist() == expected
 
 
 def test_verbatim_items_have_no_fields_and_no_time() -> None:

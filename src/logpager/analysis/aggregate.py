@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from logpager.analysis.batches import grouped_batches
 from logpager.analysis.counting import TooManyValuesError, ValueCounter
-from logpager.analysis.jsonfields import field_values, parse_field_path
+from logpager.analysis.jsonfields import FieldReader, parse_field_path
 from logpager.cache import QueryResult
 from logpager.errors import InvalidArgumentError
 from logpager.schema import TIMESTAMP
@@ -184,8 +184,9 @@ def top_values(
     """
     counter = ValueCounter(pa.string(), capacity, approximate=True)
     missing = 0
+    reader = FieldReader(path)
     for batch in grouped_batches(result, batch_rows):
-        values = field_values(batch, path)
+        values = reader.values(batch)
         missing += values.null_count
         counter.add(values)
     by = ".".join(path)

@@ -23,7 +23,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from logpager.analysis.batches import grouped_batches
-from logpager.analysis.jsonfields import event_texts, field_values, parse_field_path, value_text
+from logpager.analysis.jsonfields import (
+    FieldReader,
+    event_texts,
+    parse_field_path,
+    value_text,
+)
 from logpager.cache import QueryResult
 from logpager.clock import Clock
 from logpager.errors import InvalidArgumentError
@@ -104,9 +109,13 @@ class FilterCriteria:
             parts.append(f"{self.field}={json.dumps(self.value)}")
         return " AND ".join(parts)
 
-    def mask(self, batch: pa.RecordBatch) -> tuple[pa.BooleanArray, bool]:
+    def mask(
+        self, batch: pa.RecordBatch, reader: FieldReader | None = None
+    ) -> tuple[pa.BooleanArray, bool]:
         """
         :param batch: Rows of a result (either schema).
+        :param reader: Reads ``field`` (one kept over the batches of a result reads faster);
+            default: a new one.
         :return: Which rows match, and whether any row of the batch has ``field``.
         """
         keep: pa.BooleanArray = pa.repeat(pa.scalar(True), batch.num_rows)
@@ -118,7 +127,8 @@ class FilterCriteria:
                 keep = pc.and_(keep, pc.match_substring_regex(texts, self.regex))
         has_field = False
         if self.field is not None:
-            values = field_values(batch, self.field.split("."))
+            reader = reader if reader is not None else FieldReader(self.field.split("."))
+            values = reader.values(batch)
             has_field = values.null_count < len(values)
             keep = pc.and_(keep, pc.fill_null(pc.equal(values, self.value), False))
         return keep, has_field
@@ -148,10 +158,11 @@ def filter_result(
         naming ``field``.
     """
     seen = {"field": False}
+    reader = FieldReader(criteria.field.split(".")) if criteria.field is not None else None
 
     def matching() -> Iterator[pa.RecordBatch]:
         for batch in grouped_batches(source, settings.aggregate_batch_rows):
-            keep, has_field = criteria.mask(batch)
+            keep, has_field = criteria.mask(batch, reader)
             seen["field"] = seen["field"] or has_field
             yield batch.filter(keep)
 

@@ -3,10 +3,11 @@
 An event's ``message`` is its JSON object text; a plain-text log line was ingested wrapped as
 ``{"timestamp": <epoch ms>, "message": "<line>"}``, so a text log's events have exactly the
 fields ``timestamp`` and ``message``. A batch's messages are parsed in C++ by
-:func:`pyarrow.json.read_json` (newline-joined, one block, no threads: a chunk is small);
-a batch it cannot take (a field that is a number in one event and a string in another, an
-object where a scalar is looked for, a value out of range) is read row by row with
-:mod:`json` instead, which gives the same text.
+:func:`pyarrow.json.read_json` (newline-joined, one block, no threads: a batch is small),
+reading only the field asked for (:class:`FieldReader`); a batch it cannot take (a field
+that is a number in one event and a string in another, an object where a scalar is looked
+for, a value out of range) is read row by row with :mod:`json` instead, which gives the
+same text.
 
 Values are reported as text: strings as they are, numbers as written in JSON (``200``,
 ``1.5``; a float with no fraction without ``.0``), booleans ``true``/``false``, objects and
@@ -27,11 +28,21 @@ import pyarrow.json as pa_json
 from logpager.errors import InvalidArgumentError
 from logpager.schema import ITEM, MESSAGE
 
-__all__ = ["TEXT_LOG_EVENT", "event_texts", "field_values", "parse_field_path", "value_text"]
+__all__ = [
+    "TEXT_LOG_EVENT",
+    "FieldReader",
+    "event_texts",
+    "field_values",
+    "parse_field_path",
+    "value_text",
+]
 
 TEXT_LOG_EVENT = r'^\{(?:"timestamp":-?[0-9]+,)?"message":"(?:[^"\\]|\\.)*"\}$'
 """RE2 pattern of a wrapped plain-text line: exactly a timestamp (optional) and a message,
 as :mod:`logpager.ingest.conversion` writes them."""
+
+# The types a field's value is tried as, before inference (see FieldReader).
+_LEAF_TYPES = (pa.string(), pa.int64(), pa.float64(), pa.bool_())
 
 # Whole floats below 2**53 (exact as doubles) print as integers: 87.0 and 87 are one value.
 _PLAIN_FLOAT_LIMIT = float(2**53)
@@ -66,17 +77,54 @@ def field_values(batch: pa.RecordBatch, path: Sequence[str]) -> pa.Array:
     :return: A string array, one value a row, null where the event lacks the field (or holds
         JSON ``null`` there).
     """
-    if MESSAGE not in batch.schema.names or batch.num_rows == 0:
-        return pa.nulls(batch.num_rows, pa.string())
-    messages = batch.column(MESSAGE)
-    try:
-        table = _read_json(messages)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return _values_row_by_row(messages, path)
-    values = _column_at(table, path, batch.num_rows)
-    if values is None:
-        return _values_row_by_row(messages, path)
-    return values
+    return FieldReader(path).values(batch)
+
+
+class FieldReader:
+    """
+    Reads one field's values from batch after batch.
+
+    The JSON reader is told the field's type and to skip every other key: on 10,000
+    synthetic events that parsed in 8.5 ms where inferring every key's type took 77 ms. The
+    type is not known beforehand, so string, integer, float and boolean are tried in turn
+    (a wrong one fails at the first row that disagrees), the one that parsed last first.
+    A field that holds objects or arrays, or several types in one batch, is read with type
+    inference, or row by row.
+
+    :param path: The field's keys, outermost first (see :func:`parse_field_path`).
+    """
+
+    def __init__(self, path: Sequence[str]) -> None:
+        self.path = tuple(path)
+        self._types: list[pa.DataType] = list(_LEAF_TYPES)
+
+    def values(self, batch: pa.RecordBatch) -> pa.Array:
+        """
+        :param batch: Rows of a result (either schema).
+        :return: As :func:`field_values`.
+        """
+        if MESSAGE not in batch.schema.names or batch.num_rows == 0:
+            return pa.nulls(batch.num_rows, pa.string())
+        messages = batch.column(MESSAGE)
+        data = _json_lines(messages)
+        for kind in self._types:
+            try:
+                table = _read_json(data, _schema_for(self.path, kind))
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                continue
+            values = _column_at(table, self.path, batch.num_rows)
+            if values is not None:
+                self._types.remove(kind)
+                self._types.insert(0, kind)
+                return values
+        try:
+            table = _read_json(data, None)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return _values_row_by_row(messages, self.path)
+        values = _column_at(table, self.path, batch.num_rows)
+        if values is None:
+            return _values_row_by_row(messages, self.path)
+        return values
 
 
 def event_texts(batch: pa.RecordBatch) -> pa.Array:
@@ -100,8 +148,15 @@ def event_texts(batch: pa.RecordBatch) -> pa.Array:
     return pc.replace_with_mask(messages, wrapped, lines)
 
 
-def _read_json(messages: pa.Array) -> pa.Table:
-    """Parses one JSON object a row (all in one block, so types are inferred over all rows)."""
+def _schema_for(path: Sequence[str], leaf: pa.DataType) -> pa.Schema:
+    kind = leaf
+    for key in reversed(path[1:]):
+        kind = pa.struct([(key, kind)])
+    return pa.schema([(path[0], kind)])
+
+
+def _json_lines(messages: pa.Array) -> pa.Buffer:
+    """The messages as JSON-lines text, in one buffer."""
     # Each message with "\n" after it: the joined array's data buffer is the JSON-lines text.
     joined = pc.binary_join_element_wise(messages, "", "\n")
     _validity, offsets_buffer, data_buffer = joined.buffers()
@@ -109,10 +164,23 @@ def _read_json(messages: pa.Array) -> pa.Table:
         pa.int32(), len(joined) + 1, [None, offsets_buffer], offset=joined.offset
     )
     start, end = offsets[0].as_py(), offsets[-1].as_py()
-    data = data_buffer.slice(start, end - start)
+    return data_buffer.slice(start, end - start)
+
+
+def _read_json(data: pa.Buffer, schema: pa.Schema | None) -> pa.Table:
+    """
+    Parses JSON lines in one block (so that inferred types cover every row) on this thread
+    (a group of chunks is small); with ``schema``, only its keys, other keys skipped.
+    """
+    parse = (
+        pa_json.ParseOptions()
+        if schema is None
+        else pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
+    )
     return pa_json.read_json(
         pa.BufferReader(data),
         read_options=pa_json.ReadOptions(use_threads=False, block_size=max(len(data), 1) + 1),
+        parse_options=parse,
     )
 
 
