@@ -334,6 +334,24 @@ async def call(client: Client[Any], tool: str, **args: Any) -> Any:
     return (await client.call_tool(tool, args)).data
 
 
+async def test_tools_are_listed_read_only_with_their_parameters(loghub_archives: Path) -> None:
+    async with Client(create_server(Settings(data_dir=loghub_archives))) as client:
+        tools = {t.name: t for t in await client.list_tools()}
+    for name, parameters in (
+        ("aggregate_results", {"result_handle", "by", "top", "interval"}),
+        ("filter_result", {"result_handle", "text", "regex", "field", "value"}),
+    ):
+        tool = tools[name]
+        assert tool.annotations is not None
+        assert tool.annotations.read_only_hint is True
+        assert set(tool.input_schema["properties"]) == parameters
+        assert not tool.input_schema.get("required")
+        assert tool.description
+    top = tools["aggregate_results"].input_schema["properties"]["top"]
+    assert top["type"] == "integer"
+    assert top["minimum"] == 1
+
+
 async def test_tool_counts_the_whole_result_not_a_page(loghub_archives: Path) -> None:
     server = create_server(Settings(data_dir=loghub_archives, max_cached_results=ALL))
     async with Client(server, mode="legacy") as client:
