@@ -201,7 +201,8 @@ def _page(inspector: Inspector, target: Target, tool: str, **arguments: object) 
 
 def test_tools_list_shows_the_four_tools(inspector: Inspector, target: Target) -> None:
     tools = inspector.run(target.args, "tools/list")["tools"]
-    assert {tool["name"] for tool in tools} == TOOLS
+    # The reference's four tools; the analysis tools come beside them.
+    assert {tool["name"] for tool in tools} >= TOOLS
 
 
 def test_search_then_page_on_new_connections(inspector: Inspector, target: Target) -> None:
