@@ -409,6 +409,7 @@ async def test_tools_are_read_only(client: Client[Any]) -> None:
         "search_by_kql",
         "search_by_kql_with_timestamp_range",
         "get_nth_page",
+        "list_results",
     }
     for tool in tools.values():
         assert tool.annotations is not None
