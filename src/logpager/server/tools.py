@@ -98,7 +98,10 @@ class Tools:
             )
             # An identical search's live result (same canonical query, bounds, cap, and the
             # archives a search would cover now) answers without running the engine.
-            ignore_case = self._ignore_case()
+            # Case folding is the engine's: its own setting where it has one.
+            engine = getattr(self.backend, "settings", None)
+            engine = engine if isinstance(engine, Settings) else self.manager.settings
+            ignore_case = engine.ignore_case
             wanted = ReuseKey.of(
                 spec,
                 self.backend.list_archives(),
@@ -164,12 +167,6 @@ class Tools:
         except Exception as exc:
             logger.exception("get_nth_page failed unexpectedly")
             return _error(f"Internal error while paging ({type(exc).__name__}).")
-
-    def _ignore_case(self) -> bool:
-        """:return: Whether the engine matches values case-insensitively (its own setting)."""
-        engine = getattr(self.backend, "settings", None)
-        settings = engine if isinstance(engine, Settings) else self.manager.settings
-        return settings.ignore_case
 
     # --- analysis ----------------------------------------------------------------------------
 
