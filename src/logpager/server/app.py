@@ -26,6 +26,7 @@ from logpager.server import tools_aggregate, tools_archives, tools_patterns, too
 from logpager.server.annotations import READ_ONLY
 from logpager.server.auth import build_auth_provider
 from logpager.server.instructions import INSTRUCTIONS
+from logpager.server.item_cap import MAX_ITEM_CHARS_SCHEMA
 from logpager.server.tools import Tools
 from logpager.sessions import SessionManager
 from logpager.settings import Settings
@@ -46,6 +47,9 @@ PAGE_INDEX_SCHEMA: dict[str, Any] = {"type": "integer", "minimum": 0}
 # first with a protocol-level validation failure that neither matches the reference nor tells
 # the agent the valid range.
 _PageIndex = Annotated[object, WithJsonSchema(PAGE_INDEX_SCHEMA)]
+# The same for max_item_chars: "20", 19 or True reach ``item_cap.check_max_item_chars`` and
+# come back as an {"Error"} that names the parameter and what to pass.
+_MaxItemChars = Annotated[object, WithJsonSchema(MAX_ITEM_CHARS_SCHEMA)]
 
 
 def _no_limit() -> int | None:
@@ -183,6 +187,7 @@ def _register_tools(mcp: FastMCP, tools: Tools) -> None:
         page_index: _PageIndex,
         ctx: Context,
         result_handle: str | None = None,
+        max_item_chars: _MaxItemChars = None,
     ) -> dict[str, Any]:
         """
         Returns page page_index (0-based) of a search result.
@@ -190,5 +195,8 @@ def _register_tools(mcp: FastMCP, tools: Tools) -> None:
         :param page_index: An integer in 0..num_total_pages-1.
         :param result_handle: The handle returned with the search (default: your latest
             result; required on stateless connections).
+        :param max_item_chars: Optional, an integer >= 20: items longer than this are cut
+            to their first max_item_chars characters and end with "… [+N chars]"; the page
+            then says how many were cut (num_items_cut). Default: whole items.
         """
-        return tools.get_nth_page(ctx, page_index, result_handle)
+        return tools.get_nth_page(ctx, page_index, result_handle, max_item_chars)

@@ -20,7 +20,10 @@ from logpager.search import SearchBackend
 from logpager.search.pipeline import search_and_cache_async
 from logpager.server.access import Caller, page_target, search_target
 from logpager.server.instructions import INSTRUCTIONS
+from logpager.server.item_cap import cap_items, check_max_item_chars
 from logpager.sessions import SessionManager
+from logpager.sessions.query_key import ReuseKey
+from logpager.settings import Settings
 from logpager.timeutil import parse_iso8601_ms
 
 __all__ = ["Tools"]
@@ -93,6 +96,22 @@ class Tools:
                 parse_iso8601_ms(end_timestamp) if end_timestamp is not None else None,
                 max_results=self.manager.max_cached_results,
             )
+            # An identical search's live result (same canonical query, bounds, cap, and the
+            # archives a search would cover now) answers without running the engine.
+            # Case folding is the engine's: its own setting where it has one.
+            engine = getattr(self.backend, "settings", None)
+            engine = engine if isinstance(engine, Settings) else self.manager.settings
+            ignore_case = engine.ignore_case
+            wanted = ReuseKey.of(
+                spec,
+                self.backend.list_archives(),
+                ignore_case=ignore_case,
+                max_results=self.manager.max_cached_results,
+                page_size=self.manager.page_size,
+            )
+            reused = self.manager.reuse_result(key, wanted, principal=caller.principal)
+            if reused is not None:
+                return reused
             # The search and the build overlap (see logpager.search.pipeline); neither blocks
             # the event loop.
             result, _outcome = await search_and_cache_async(
@@ -107,22 +126,30 @@ class Tools:
             if result.truncated and self.governor is not None:
                 self.governor.note_result(result)
             # A new session belongs to the caller's principal; the result carries its spec and
-            # match count, the manager only files it.
+            # match count, the manager files it (for reuse under the archives it covered).
             self.manager.get_or_create_session(key, principal=caller.principal)
-            page, _ = self.manager.cache_query_result(key, kql_query, result)
-            return page
+            filed = self.manager.search_key(result, ignore_case=ignore_case)
+            return self.manager.cache_search_result(key, result, filed)
         except LogpagerError as exc:
             return _error(str(exc))
         except Exception as exc:
             logger.exception("search_by_kql failed unexpectedly (query %r)", kql_query)
             return _error(f"Internal error while searching ({type(exc).__name__}).")
 
-    def get_nth_page(self, ctx: Context, page_index: object, result_handle: str | None) -> PageDict:
+    def get_nth_page(
+        self,
+        ctx: Context,
+        page_index: object,
+        result_handle: str | None,
+        max_item_chars: object = None,
+    ) -> PageDict:
         """
         :param ctx: The request context.
         :param page_index: The page asked for, as received (checked against the result).
         :param result_handle: The result to page through (default: the connection's latest,
             else the principal's latest).
+        :param max_item_chars: Characters kept of each item, as received (None: whole items);
+            longer items are cut and marked, and the page says how many were cut.
         :return: The page, or ``{"Error": "<message>"}``.
         """
         # page_index is checked by the session manager once the result is known, so that the
@@ -131,8 +158,10 @@ class Tools:
             caller = Caller.of(ctx)
             # The reference's order: the instructions rule before anything about the result.
             caller.check_instructions(self.manager, relies_on_state=result_handle is None)
+            max_chars = check_max_item_chars(max_item_chars)
             key, handle = page_target(self.manager, caller, result_handle)
-            return self.manager.page(key, page_index, handle)
+            page = self.manager.page(key, page_index, handle)
+            return cap_items(page, max_chars) if max_chars is not None else page
         except LogpagerError as exc:
             return _error(str(exc))
         except Exception as exc:

@@ -24,17 +24,21 @@ class EvictionHooks:
 
     def iter_results_lru(self) -> Iterator[tuple[SessionState, str, QueryResult]]:
         """
-        :return: Every live result, least recently used first, with its session and handle.
+        :return: Every live result, least recently used first, with its session and handle;
+            a result reused by several searches comes once (evicting it drops it from all).
             A snapshot: evicting while iterating is safe.
         """
         with self._lock:
-            entries = [(r.last_accessed, s, h, r) for s, h, r in self._registry.live_results()]
+            entries = [
+                (r.last_accessed, s, h, r) for s, h, r in self._registry.distinct_results()
+            ]
         entries.sort(key=lambda e: e[0])
         return iter([(s, h, r) for _, s, h, r in entries])
 
     def evict_result(self, session: SessionState, handle: str) -> int:
         """
-        Drops a result under memory pressure, leaving a tombstone to re-run it from.
+        Drops a result under memory pressure, from every session that holds it, leaving a
+        tombstone to re-run it from under each of its handles.
 
         :param session: The owning session.
         :param handle: The result's handle.
@@ -50,15 +54,18 @@ class EvictionHooks:
         :return: Bytes released.
         """
         with self._lock:
-            return sum(r.drop_decoded() for _, _, r in self._registry.live_results())
+            return sum(r.drop_decoded() for _, _, r in self._registry.distinct_results())
 
     def total_bytes(self) -> int:
-        """:return: Bytes held by all results (compressed chunks plus decoded chunks)."""
+        """
+        :return: Bytes held by all results (compressed chunks plus decoded chunks); a result
+            reused by several searches is counted once.
+        """
         with self._lock:
-            return sum(s.nbytes for s in self.sessions.values())
+            return sum(r.nbytes for _, _, r in self._registry.distinct_results())
 
     def total_items(self) -> int:
-        """:return: Items held by all live results."""
+        """:return: Items held by all live results (a reused result counted once)."""
         with self._lock:
-            return sum(r.num_items for _, _, r in self._registry.live_results())
+            return sum(r.num_items for _, _, r in self._registry.distinct_results())
 

@@ -30,9 +30,11 @@ from logpager.errors import (
 )
 from logpager.periodic import PeriodicTask
 from logpager.sessions.eviction import EvictionHooks
+from logpager.sessions.history import ResultHistory
 from logpager.sessions.intake import Results, build_result
 from logpager.sessions.principals import PrincipalAccess
 from logpager.sessions.registry import SessionRegistry
+from logpager.sessions.reuse import ResultReuse
 from logpager.sessions.revival import Rerunner, check_revivable, revive
 from logpager.sessions.state import SessionState
 from logpager.sessions.tombstones import TombstoneReason
@@ -45,7 +47,7 @@ logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 
-class SessionManager(EvictionHooks, PrincipalAccess):
+class SessionManager(EvictionHooks, PrincipalAccess, ResultReuse, ResultHistory):
     """
     All sessions of one server process.
 

@@ -18,3 +18,7 @@ class SessionMetrics:
     results_evicted: int = 0
     reruns: int = 0
     bytes_freed: int = 0
+    reuse_hits: int = 0
+    """Searches served from an identical search's live result (no engine run)."""
+    reuse_misses: int = 0
+    """Searches that found no live result to reuse and ran the engine."""

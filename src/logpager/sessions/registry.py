@@ -15,7 +15,7 @@ from logpager.errors import SessionExpiredError, SessionNotFoundError
 from logpager.sessions.handles import HandleIndex, new_handle
 from logpager.sessions.metrics import SessionMetrics
 from logpager.sessions.principals import PrincipalIndex
-from logpager.sessions.state import SessionState
+from logpager.sessions.state import HandleNote, SessionState
 from logpager.sessions.tombstones import TombstoneReason
 from logpager.settings import Settings
 
@@ -119,19 +119,25 @@ class SessionRegistry:
         while len(self._expired_ids) > self.settings.expired_session_ids_remembered:
             self._expired_ids.popitem(last=False)
 
-    def add_new(self, session: SessionState, result: QueryResult) -> str:
+    def add_new(
+        self, session: SessionState, result: QueryResult, note: HandleNote | None = None
+    ) -> str:
         """
         Holds a new result as the session's newest, the default for paging.
 
         :param session: A live session.
-        :param result: The result.
+        :param result: The result (a reused one may be held by other sessions too).
+        :param note: How the handle is issued (default: now the result was built, not
+            reused, not offered for reuse).
         :return: The result's new handle.
         """
         handle = new_handle()
+        session.notes[handle] = note if note is not None else HandleNote(result.created_at)
         self._add(session, handle, result, latest=True)
         if session.principal is not None:
             self.principals.note_result(session.principal, handle)
-        self.metrics.results_cached += 1
+        if not session.notes[handle].reused:
+            self.metrics.results_cached += 1
         return handle
 
     def reinstate(self, session: SessionState, handle: str, result: QueryResult) -> None:
@@ -143,6 +149,11 @@ class SessionRegistry:
         :param result: The re-run result.
         """
         self._add(session, handle, result, latest=False)
+        note = session.notes.get(handle)
+        if note is not None:
+            # A re-run result is pinned and capped at what the first one held: not offered
+            # to new searches, whose cap it may not match.
+            note.key = None
         self.metrics.reruns += 1
 
     def _add(
@@ -178,15 +189,22 @@ class SessionRegistry:
 
     def evict(self, session: SessionState, handle: str) -> int:
         """
-        Drops a result under memory pressure, leaving a tombstone to re-run it from.
+        Drops a result under memory pressure, from every session that holds it, leaving a
+        tombstone to re-run it from under each of its handles.
 
-        :param session: The owning session.
-        :param handle: The result's handle.
+        :param session: A session that holds it.
+        :param handle: The result's handle there.
         :return: Bytes freed (0 if it was already gone).
         """
-        if handle not in session.results:
+        result = session.results.get(handle)
+        if result is None:
             return 0
-        freed = self.drop_result(session, handle, TombstoneReason.EVICTED)
+        # A result reused by other searches is one object held under several handles: it
+        # goes from all of them (each leaves its tombstone), and its bytes are freed once.
+        holders = [(s, h) for s, h, r in self.live_results() if r is result]
+        for holder, held_as in holders:
+            self.drop_result(holder, held_as, TombstoneReason.EVICTED)
+        freed = result.nbytes
         self.metrics.results_evicted += 1
         self.metrics.bytes_freed += freed
         return freed
@@ -195,6 +213,17 @@ class SessionRegistry:
         """:return: Every live result with its session and handle, session by session."""
         for session in self.sessions.values():
             for handle, result in session.results.items():
+                yield session, handle, result
+
+    def distinct_results(self) -> Iterator[tuple[SessionState, str, QueryResult]]:
+        """
+        :return: Every live result once (a reused result is held under several handles),
+            with the first session and handle found holding it.
+        """
+        seen: set[int] = set()
+        for session, handle, result in self.live_results():
+            if id(result) not in seen:
+                seen.add(id(result))
                 yield session, handle, result
 
     def check(self) -> None:

@@ -6,9 +6,26 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from logpager.cache import PageDict, QueryResult
+from logpager.sessions.query_key import ReuseKey
 from logpager.sessions.tombstones import Tombstone, TombstoneReason
 
-__all__ = ["SessionState"]
+__all__ = ["HandleNote", "SessionState"]
+
+
+@dataclass(slots=True)
+class HandleNote:
+    """
+    What a session remembers of how it got a handle, for as long as the handle answers.
+
+    :param issued_at: When the handle was handed out (clock reading).
+    :param reused: Whether it was served from another search's live result.
+    :param key: The search's reuse key while its result may serve identical searches (None:
+        not a search's result, e.g. derived or re-run).
+    """
+
+    issued_at: float
+    reused: bool = False
+    key: ReuseKey | None = None
 
 
 @dataclass
@@ -33,6 +50,9 @@ class SessionState:
     results: OrderedDict[str, QueryResult] = field(default_factory=OrderedDict)
     tombstones: OrderedDict[str, Tombstone] = field(default_factory=OrderedDict)
     latest_handle: str | None = None
+    notes: dict[str, HandleNote] = field(default_factory=dict)
+    """How each handle that answers was issued (see :class:`HandleNote`); not every one has
+    a note (results cached through the seed API have none)."""
 
     def is_expired(self, now: float, ttl_seconds: float) -> bool:
         """
@@ -125,6 +145,7 @@ class SessionState:
             forgotten = [h for h in self.tombstones if h != self.latest_handle][:excess]
             for old in forgotten:
                 del self.tombstones[old]
+                self.notes.pop(old, None)
         return result.nbytes, forgotten
 
     def serve(self, handle: str, page_index: object) -> PageDict:
@@ -174,6 +195,9 @@ class SessionState:
             raise AssertionError(msg)
         if both := self.results.keys() & self.tombstones.keys():
             msg = f"session {sid} holds {len(both)} handle(s) both live and as tombstones"
+            raise AssertionError(msg)
+        if stray := self.notes.keys() - self.results.keys() - self.tombstones.keys():
+            msg = f"session {sid} keeps notes of {len(stray)} handle(s) that do not answer"
             raise AssertionError(msg)
         if self.latest_handle is not None and self.latest_handle not in self.handles:
             msg = f"session {sid} lost its newest result's handle"
