@@ -15,12 +15,12 @@ from fastmcp import Client
 from logpager.analysis.filtering import FilterCriteria, filter_result
 from logpager.analysis.jsonfields import event_texts
 from logpager.cache import QueryResult
-from logpager.errors import InvalidArgumentError, UnknownHandleError
+from logpager.errors import DerivedResultEvictedError, InvalidArgumentError, UnknownHandleError
 from logpager.query import QuerySpec
 from logpager.search import ClpSBackend
 from logpager.search.pipeline import search_and_cache
 from logpager.server import create_server
-from logpager.sessions import new_handle
+from logpager.sessions import SessionManager, new_handle
 from logpager.settings import Settings
 from tests.support.analysis_data import json_data_dir, json_lines, loghub_lines
 from tests.support.loghub import SAMPLES
@@ -262,3 +262,26 @@ async def test_tool_bad_inputs_are_errors_naming_the_parameter(loghub_archives: 
             assert answer["Error"].startswith(f"Invalid {parameter}: "), (args, answer)
         forged = await call(client, "filter_result", result_handle=new_handle(), text="x")
         assert forged == {"Error": str(UnknownHandleError())}
+
+
+async def test_an_evicted_filtered_result_names_its_source(loghub_archives: Path) -> None:
+    # A filtered result's spec describes a filter, not a search: once evicted it is not sent
+    # to the engine; the error says how to make it again from its source.
+    manager = SessionManager(settings=Settings(data_dir=loghub_archives))
+    server = create_server(Settings(data_dir=loghub_archives), manager=manager)
+    async with Client(server, mode="legacy") as c:
+        await c.call_tool("get_instructions", {})
+        source = (await c.call_tool("search_by_kql", {"kql_query": "*"})).data
+        derived = (
+            await c.call_tool(
+                "filter_result", {"result_handle": source["result_handle"], "text": "error"}
+            )
+        ).data
+        handle = derived["result_handle"]
+        (session,) = manager.sessions.values()
+        assert manager.evict_result(session, handle) > 0
+        answer = (
+            await c.call_tool("get_nth_page", {"page_index": 0, "result_handle": handle})
+        ).data
+    assert answer == {"Error": str(DerivedResultEvictedError(source["result_handle"]))}
+    assert "filter_result" in answer["Error"]

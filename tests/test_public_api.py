@@ -49,6 +49,7 @@ EXPECTED = {
     "NoArchivesError",
     "SearchTimeoutError",
     "BackendCrashedError",
+    "DerivedResultEvictedError",
     "InvalidTimestampError",
     "IngestError",
     "ServerStartupError",

@@ -9,6 +9,7 @@ from __future__ import annotations
 from logpager.cache import QueryResult, ResultBuilder
 from logpager.errors import (
     BackendCrashedError,
+    DerivedResultEvictedError,
     IngestError,
     InstructionsRequiredError,
     InvalidArgumentError,
@@ -46,6 +47,7 @@ __all__ = [
     "RESULT_SCHEMA",
     "BackendCrashedError",
     "ClpSBackend",
+    "DerivedResultEvictedError",
     "IngestError",
     "IngestReport",
     "InstructionsRequiredError",

@@ -11,6 +11,7 @@ Hierarchy::
     |   +-- ResultExpiredError     "Query results expired. Please run a new query."
     |   +-- ResultReplacedError    newer results of its session replaced it (names the limit)
     |   +-- ResultEvictedError     evicted under memory pressure and re-runs are off
+    |   +-- DerivedResultEvictedError  a filter_result result was evicted (names its source)
     |   +-- RerunFailedError       evicted, and re-running its query to serve the page failed
     |   +-- InstructionsRequiredError  get_instructions() was not called first
     |   +-- UnknownHandleError     a result handle that is unknown, or not the caller's
@@ -33,6 +34,7 @@ from __future__ import annotations
 __all__ = [
     "INSTRUCTIONS_REQUIRED_TEXT",
     "BackendCrashedError",
+    "DerivedResultEvictedError",
     "IngestError",
     "InstructionsRequiredError",
     "InvalidArgumentError",
@@ -111,6 +113,18 @@ class ResultEvictedError(PageError):
         super().__init__(
             "Query results were evicted under memory pressure. Please run the query again "
             f"(search_by_kql with kql_query={query!r})."
+        )
+
+
+class DerivedResultEvictedError(PageError):
+    """A result made by filter_result was evicted; it is made from its source, not re-run."""
+
+    def __init__(self, source_handle: str) -> None:
+        self.source_handle = source_handle
+        super().__init__(
+            "Query results were evicted under memory pressure. This result was made by "
+            "filter_result from another result: call filter_result again with "
+            f"result_handle={source_handle!r} (or run the search again if that is gone too)."
         )
 
 

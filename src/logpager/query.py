@@ -30,6 +30,9 @@ class QuerySpec:
         setting.
     :param page_size: Items per page of the cached result; ``None``: the ``page_size``
         setting.
+    :param derived_from: For a result made from another cached result rather than by a
+        search (``filter_result``): the source's handle. Such a spec is never sent to the
+        engine; an evicted derived result is made again from its source, not re-run.
     :raise ValueError: If ``max_results`` or ``page_size`` is given and not positive.
     """
 
@@ -39,6 +42,7 @@ class QuerySpec:
     archive_ids: tuple[str, ...] | None = None
     max_results: int | None = None
     page_size: int | None = None
+    derived_from: str | None = None
 
     def __post_init__(self) -> None:
         if self.archive_ids is not None and not isinstance(self.archive_ids, tuple):

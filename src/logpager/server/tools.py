@@ -6,6 +6,7 @@ result, and when ``get_instructions()`` must come first, is :mod:`logpager.serve
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -223,8 +224,9 @@ class Tools:
             caller = Caller.of(ctx)
             caller.check_instructions(self.manager, relies_on_state=result_handle is None)
             key, handle = page_target(self.manager, caller, result_handle)
-            _handle, source = self.manager.result(key, handle)
+            source_handle, source = self.manager.result(key, handle)
             derived = derivation(source)
+            derived.spec = dataclasses.replace(derived.spec, derived_from=source_handle)
             page, _ = self.manager.cache_query_result(key, derived.query, derived)
             return page
         except LogpagerError as exc:

@@ -10,6 +10,7 @@ from typing import TypeVar
 from logpager.cache import QueryResult
 from logpager.clock import Clock
 from logpager.errors import (
+    DerivedResultEvictedError,
     LogpagerError,
     RerunFailedError,
     ResultEvictedError,
@@ -49,6 +50,9 @@ def check_revivable(tombstone: Tombstone, rerun: Rerunner | None, settings: Sett
         raise ResultExpiredError
     if tombstone.reason is TombstoneReason.REPLACED:
         raise ResultReplacedError(settings.max_results_per_session)
+    if tombstone.spec.derived_from is not None:
+        # Its query describes a filter, not a search: the engine cannot make it again.
+        raise DerivedResultEvictedError(tombstone.spec.derived_from)
     if rerun is None or settings.evicted_result_policy == "error":
         raise ResultEvictedError(tombstone.query)
     return rerun
