@@ -28,10 +28,12 @@ Pages and result handles
 - Only the latest matches are kept (num_total_items); num_total_matches counts all of them
   and truncated is true when some were dropped. Narrow the query or the time range then.
 - Every search result has a result_handle. Pass it to get_nth_page(page_index,
-  result_handle=...) to page through an earlier result of yours (several stay available),
-  and always pass it when your client is stateless (MCP 2026-07-28): there every call is a
-  new session and the handle is what finds your results. Passing it to a new search keeps
-  that search in the same session. Handles are private: never share them.
+  result_handle=...) to page through an earlier result of yours (several stay available).
+  Always pass it when your client opens a new connection per call or is stateless (MCP
+  2026-07-28): the handle is what finds your result on any connection. Passing it to a new
+  search keeps that search in the same session. Handles are private: never share them.
+- list_results() lists your results (newest first) and those dropped, with the reason.
+- get_nth_page(..., max_item_chars=N) cuts long items to N characters, marking the cut.
 - A failed search (bad query, timeout) leaves your previous results pageable.
 - Errors come back as {"Error": "<message>"}; read the message, fix the call, try again.
 
@@ -48,6 +50,16 @@ KQL as clp-s accepts it
 - Compare numbers: status >= 500, duration_ms > 1000
 - Nested JSON keys use dots: http.request.method: POST
 - Do not start a query with '-'; do not use the '|' pipe of other query languages.
+
+Analysing a result instead of reading every page (all take result_handle)
+- aggregate_results(by="time", interval="1h") counts events per time bucket;
+  aggregate_results(by="<field>", top=10) gives a field's most common values.
+- summarize_patterns(top=20) groups the events by log template (numbers, ids, IPs, paths
+  masked); compare_patterns(result_handle_a, result_handle_b) shows what changed.
+- filter_result(text=..., regex=..., field=..., value=...) makes a new, smaller result
+  without searching again.
+- list_fields() shows the fields the logs have; get_log_context(link, before=5, after=5)
+  shows the events around one item, by the link it carries.
 
 Time ranges
 - search_by_kql_with_timestamp_range takes ISO 8601 UTC timestamps with a trailing Z,
