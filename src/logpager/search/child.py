@@ -8,6 +8,7 @@ the tail is kept to explain a failure.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import os
@@ -18,7 +19,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import msgpack
 
@@ -26,7 +27,14 @@ from logpager.errors import BackendCrashedError
 from logpager.search.failures import timeout_error
 from logpager.settings import Settings
 
-__all__ = ["Rows", "RunToken", "SearchCancelledError", "kill_group", "run_search"]
+__all__ = [
+    "Rows",
+    "RunToken",
+    "SearchCancelledError",
+    "kill_group",
+    "run_cancellable",
+    "run_search",
+]
 
 Rows = list[tuple[Any, ...]]
 """Decoded hits: ``(timestamp_ms, event_json, path, archive_id, index)`` each, as bytes/ints."""
@@ -187,3 +195,28 @@ def _read_hits(
             raise BackendCrashedError(msg) from exc
         if len(data) < short_read_bytes:
             time.sleep(pause_seconds)
+
+
+_T = TypeVar("_T")
+
+
+async def run_cancellable(work: Callable[[RunToken], _T]) -> _T:
+    """
+    Runs work that starts ``clp-s`` children in a worker thread, without blocking the event
+    loop; cancelling the awaiting task kills the child and returns once it is reaped.
+
+    :param work: The work; it starts its children through the token it is given.
+    :return: What ``work`` returned.
+    :raise asyncio.CancelledError: If the awaiting task was cancelled.
+    """
+    token = RunToken()
+    future = asyncio.get_running_loop().run_in_executor(None, work, token)
+    try:
+        return await asyncio.shield(future)
+    except asyncio.CancelledError:
+        token.cancel()
+        # The worker notices at once (its pipe closes) and reaps the child.
+        await asyncio.wait({future})
+        if not future.cancelled():
+            future.exception()  # retrieved, so asyncio does not log it as lost
+        raise

@@ -17,7 +17,6 @@ exit status and stderr (:mod:`logpager.search.failures`).
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import tempfile
 import time
@@ -29,7 +28,7 @@ import pyarrow as pa
 from logpager.errors import InvalidTimestampError, NoArchivesError
 from logpager.query import QuerySpec
 from logpager.search.backend import LinkedEvent, SearchOutcome
-from logpager.search.child import RunToken, run_search
+from logpager.search.child import RunToken, run_cancellable, run_search
 from logpager.search.datadir import archives_dir, find_clp_s, list_archive_ids, staging_dir
 from logpager.search.failures import no_archives_error, raise_for_failure
 from logpager.search.hits import HitCollector
@@ -121,18 +120,7 @@ class ClpSBackend:
         :return: As :meth:`search`.
         :raise SearchError: As :meth:`search`.
         """
-        token = RunToken()
-        loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(None, self._search, spec, on_sample, token)
-        try:
-            return await asyncio.shield(future)
-        except asyncio.CancelledError:
-            token.cancel()
-            # The worker notices at once (its pipe closes) and reaps the child.
-            await asyncio.wait({future})
-            if not future.cancelled():
-                future.exception()  # retrieved, so asyncio does not log it as lost
-            raise
+        return await run_cancellable(lambda token: self._search(spec, on_sample, token))
 
     def resolve_link(
         self, archive_id: str, log_event_index: int, *, context: int = 0

@@ -7,19 +7,18 @@ result, and when ``get_instructions()`` must come first, is :mod:`logpager.serve
 from __future__ import annotations
 
 import dataclasses
-import logging
 from collections.abc import Callable
 from typing import Any
 
 from fastmcp import Context
 
 from logpager.cache import PageDict, QueryResult
-from logpager.errors import LogpagerError
 from logpager.memory.governor import MemoryGovernor
 from logpager.query import QuerySpec
 from logpager.search import SearchBackend
 from logpager.search.pipeline import search_and_cache_async
 from logpager.server.access import Caller, page_target, search_target
+from logpager.server.answers import answer, answer_async
 from logpager.server.instructions import INSTRUCTIONS
 from logpager.server.item_cap import cap_items, check_max_item_chars
 from logpager.sessions import SessionManager
@@ -28,12 +27,6 @@ from logpager.settings import Settings
 from logpager.timeutil import parse_iso8601_ms
 
 __all__ = ["Tools"]
-
-logger = logging.getLogger(__name__)
-
-
-def _error(message: str) -> PageDict:
-    return {"Error": message}
 
 
 class Tools:
@@ -86,56 +79,64 @@ class Tools:
         :param result_handle: A handle whose session the new result joins, if any.
         :return: The result's first page, or ``{"Error": "<message>"}``.
         """
-        try:
-            caller = Caller.of(ctx)
-            # Checked before the search runs, not only when caching: no wasted engine work.
-            caller.check_instructions(self.manager, relies_on_state=False)
-            key = search_target(self.manager, caller, result_handle)
-            spec = QuerySpec(
-                kql_query,
-                parse_iso8601_ms(begin_timestamp) if begin_timestamp is not None else None,
-                parse_iso8601_ms(end_timestamp) if end_timestamp is not None else None,
-                max_results=self.manager.max_cached_results,
-            )
-            # An identical search's live result (same canonical query, bounds, cap, and the
-            # archives a search would cover now) answers without running the engine.
-            # Case folding is the engine's: its own setting where it has one.
-            engine = getattr(self.backend, "settings", None)
-            engine = engine if isinstance(engine, Settings) else self.manager.settings
-            ignore_case = engine.ignore_case
-            wanted = ReuseKey.of(
-                spec,
-                self.backend.list_archives(),
-                ignore_case=ignore_case,
-                max_results=self.manager.max_cached_results,
-                page_size=self.manager.page_size,
-            )
-            reused = self.manager.reuse_result(key, wanted, principal=caller.principal)
-            if reused is not None:
-                return reused
-            # The search and the build overlap (see logpager.search.pipeline); neither blocks
-            # the event loop.
-            result, _outcome = await search_and_cache_async(
-                self.backend,
-                spec,
-                settings=self.manager.settings,
-                max_compressed_bytes=(
-                    self.governor.max_result_bytes() if self.governor is not None else None
-                ),
-                clock=self.manager.now,
-            )
-            if result.truncated and self.governor is not None:
-                self.governor.note_result(result)
-            # A new session belongs to the caller's principal; the result carries its spec and
-            # match count, the manager files it (for reuse under the archives it covered).
-            self.manager.get_or_create_session(key, principal=caller.principal)
-            filed = self.manager.search_key(result, ignore_case=ignore_case)
-            return self.manager.cache_search_result(key, result, filed)
-        except LogpagerError as exc:
-            return _error(str(exc))
-        except Exception as exc:
-            logger.exception("search_by_kql failed unexpectedly (query %r)", kql_query)
-            return _error(f"Internal error while searching ({type(exc).__name__}).")
+        return await answer_async(
+            lambda: self._search(ctx, kql_query, begin_timestamp, end_timestamp, result_handle),
+            failure="while searching",
+            log=("search_by_kql failed unexpectedly (query %r)", kql_query),
+        )
+
+    async def _search(
+        self,
+        ctx: Context,
+        kql_query: str,
+        begin_timestamp: str | None,
+        end_timestamp: str | None,
+        result_handle: str | None,
+    ) -> PageDict:
+        caller = Caller.of(ctx)
+        # Checked before the search runs, not only when caching: no wasted engine work.
+        caller.check_instructions(self.manager, relies_on_state=False)
+        key = search_target(self.manager, caller, result_handle)
+        spec = QuerySpec(
+            kql_query,
+            parse_iso8601_ms(begin_timestamp) if begin_timestamp is not None else None,
+            parse_iso8601_ms(end_timestamp) if end_timestamp is not None else None,
+            max_results=self.manager.max_cached_results,
+        )
+        # An identical search's live result (same canonical query, bounds, cap, and the
+        # archives a search would cover now) answers without running the engine.
+        # Case folding is the engine's: its own setting where it has one.
+        engine = getattr(self.backend, "settings", None)
+        engine = engine if isinstance(engine, Settings) else self.manager.settings
+        ignore_case = engine.ignore_case
+        wanted = ReuseKey.of(
+            spec,
+            self.backend.list_archives(),
+            ignore_case=ignore_case,
+            max_results=self.manager.max_cached_results,
+            page_size=self.manager.page_size,
+        )
+        reused = self.manager.reuse_result(key, wanted, principal=caller.principal)
+        if reused is not None:
+            return reused
+        # The search and the build overlap (see logpager.search.pipeline); neither blocks
+        # the event loop.
+        result, _outcome = await search_and_cache_async(
+            self.backend,
+            spec,
+            settings=self.manager.settings,
+            max_compressed_bytes=(
+                self.governor.max_result_bytes() if self.governor is not None else None
+            ),
+            clock=self.manager.now,
+        )
+        if result.truncated and self.governor is not None:
+            self.governor.note_result(result)
+        # A new session belongs to the caller's principal; the result carries its spec and
+        # match count, the manager files it (for reuse under the archives it covered).
+        self.manager.get_or_create_session(key, principal=caller.principal)
+        filed = self.manager.search_key(result, ignore_case=ignore_case)
+        return self.manager.cache_search_result(key, result, filed)
 
     def get_nth_page(
         self,
@@ -155,19 +156,22 @@ class Tools:
         """
         # page_index is checked by the session manager once the result is known, so that the
         # error names the valid range.
-        try:
-            caller = Caller.of(ctx)
-            # The reference's order: the instructions rule before anything about the result.
-            caller.check_instructions(self.manager, relies_on_state=result_handle is None)
-            max_chars = check_max_item_chars(max_item_chars)
-            key, handle = page_target(self.manager, caller, result_handle)
-            page = self.manager.page(key, page_index, handle)
-            return cap_items(page, max_chars) if max_chars is not None else page
-        except LogpagerError as exc:
-            return _error(str(exc))
-        except Exception as exc:
-            logger.exception("get_nth_page failed unexpectedly")
-            return _error(f"Internal error while paging ({type(exc).__name__}).")
+        return answer(
+            lambda: self._page(ctx, page_index, result_handle, max_item_chars),
+            failure="while paging",
+            log=("get_nth_page failed unexpectedly",),
+        )
+
+    def _page(
+        self, ctx: Context, page_index: object, result_handle: str | None, max_item_chars: object
+    ) -> PageDict:
+        caller = Caller.of(ctx)
+        # The reference's order: the instructions rule before anything about the result.
+        caller.check_instructions(self.manager, relies_on_state=result_handle is None)
+        max_chars = check_max_item_chars(max_item_chars)
+        key, handle = page_target(self.manager, caller, result_handle)
+        page = self.manager.page(key, page_index, handle)
+        return cap_items(page, max_chars) if max_chars is not None else page
 
     # --- analysis ----------------------------------------------------------------------------
 
@@ -190,17 +194,12 @@ class Tools:
         :param tool: The tool's name, for the log line of an unexpected failure.
         :return: The analysis (with ``result_handle`` added), or ``{"Error": "<message>"}``.
         """
-        try:
-            caller = Caller.of(ctx)
-            caller.check_instructions(self.manager, relies_on_state=result_handle is None)
-            key, handle = page_target(self.manager, caller, result_handle)
-            handle, result = self.manager.result(key, handle)
+
+        def work() -> dict[str, Any]:
+            _key, handle, result = self._caller_result(ctx, result_handle)
             return {**analysis(result), "result_handle": handle}
-        except LogpagerError as exc:
-            return _error(str(exc))
-        except Exception as exc:
-            logger.exception("%s failed unexpectedly", tool)
-            return _error(f"Internal error in {tool} ({type(exc).__name__}).")
+
+        return answer(work, failure=f"in {tool}", log=("%s failed unexpectedly", tool))
 
     def derive(
         self,
@@ -220,17 +219,26 @@ class Tools:
         :param tool: The tool's name, for the log line of an unexpected failure.
         :return: The new result's first page, or ``{"Error": "<message>"}``.
         """
-        try:
-            caller = Caller.of(ctx)
-            caller.check_instructions(self.manager, relies_on_state=result_handle is None)
-            key, handle = page_target(self.manager, caller, result_handle)
-            source_handle, source = self.manager.result(key, handle)
+
+        def work() -> PageDict:
+            key, source_handle, source = self._caller_result(ctx, result_handle)
             derived = derivation(source)
             derived.spec = dataclasses.replace(derived.spec, derived_from=source_handle)
             page, _ = self.manager.cache_query_result(key, derived.query, derived)
             return page
-        except LogpagerError as exc:
-            return _error(str(exc))
-        except Exception as exc:
-            logger.exception("%s failed unexpectedly", tool)
-            return _error(f"Internal error in {tool} ({type(exc).__name__}).")
+
+        return answer(work, failure=f"in {tool}", log=("%s failed unexpectedly", tool))
+
+    def _caller_result(
+        self, ctx: Context, result_handle: str | None
+    ) -> tuple[str, str, QueryResult]:
+        """
+        :return: The session key, the handle and the result a caller reaches with
+            ``result_handle`` (else its latest), after the instructions rule.
+        :raise LogpagerError: As paging would.
+        """
+        caller = Caller.of(ctx)
+        caller.check_instructions(self.manager, relies_on_state=result_handle is None)
+        key, handle = page_target(self.manager, caller, result_handle)
+        handle, result = self.manager.result(key, handle)
+        return key, handle, result

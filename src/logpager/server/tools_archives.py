@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from fastmcp import Context, FastMCP
 from pydantic import WithJsonSchema
@@ -19,7 +19,7 @@ from pydantic import WithJsonSchema
 from logpager.analysis.context import log_context, validate_count
 from logpager.analysis.fields import FieldCatalog
 from logpager.errors import LogpagerError
-from logpager.search.child import RunToken, SearchCancelledError
+from logpager.search.child import RunToken, SearchCancelledError, run_cancellable
 from logpager.search.clp_s import ClpSBackend
 from logpager.server.access import Caller
 from logpager.server.annotations import READ_ONLY
@@ -29,29 +29,10 @@ __all__ = ["register"]
 
 logger = logging.getLogger(__name__)
 
-_T = TypeVar("_T")
-
 # As get_nth_page's page_index: the schema tells the agent what to send, and the value
 # reaches our own validation as received, so a bad one gets an error naming the parameter
 # rather than a protocol-level validation failure.
 _Link = Annotated[object, WithJsonSchema({"type": "string"})]
-
-
-async def _in_thread(work: Callable[[RunToken], _T]) -> _T:
-    """
-    Runs a scan in a worker thread; cancelling the awaiting task kills its ``clp-s`` and
-    returns once the child is reaped.
-    """
-    token = RunToken()
-    future = asyncio.get_running_loop().run_in_executor(None, work, token)
-    try:
-        return await asyncio.shield(future)
-    except asyncio.CancelledError:
-        token.cancel()
-        await asyncio.wait({future})
-        if not future.cancelled():
-            future.exception()  # retrieved, so asyncio does not log it as lost
-        raise
 
 
 def _clp_s(tools: Tools) -> ClpSBackend:
@@ -68,7 +49,7 @@ async def _answer(
     """:return: ``work``'s answer, or ``{"Error": ...}``, under the instructions rule."""
     try:
         Caller.of(ctx).check_instructions(tools.manager, relies_on_state=False)
-        return await _in_thread(work)
+        return await run_cancellable(work)
     except LogpagerError as exc:
         return {"Error": str(exc)}
     except SearchCancelledError:

@@ -3,7 +3,6 @@ and what changed between two results."""
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated, Any
 
 from fastmcp import Context, FastMCP
@@ -14,11 +13,11 @@ from logpager.cache import QueryResult
 from logpager.errors import InvalidArgumentError, LogpagerError
 from logpager.server.access import Caller, page_target
 from logpager.server.annotations import READ_ONLY
+from logpager.server.answers import answer
 from logpager.server.tools import Tools
 
 __all__ = ["TOP_SCHEMA", "compare_results", "register"]
 
-logger = logging.getLogger(__name__)
 
 TOP_SCHEMA: dict[str, Any] = {"type": "integer", "minimum": 1, "default": 20}
 """The input schema the tools advertise for ``top``."""
@@ -59,25 +58,25 @@ def compare_results(
     :return: See :func:`~logpager.analysis.patterns.compare_patterns`, with both handles;
         or ``{"Error": "<message>"}`` naming the parameter to fix.
     """
-    try:
+
+    def work() -> dict[str, Any]:
         caller = Caller.of(ctx)
         # Both handles are explicit, as a paging call with a handle.
         caller.check_instructions(tools.manager, relies_on_state=False)
         result_a = _resolve(tools, caller, handle_a, "result_handle_a")
         result_b = _resolve(tools, caller, handle_b, "result_handle_b")
         settings = tools.manager.settings
-        top = patterns.validate_top(top, settings)
+        listed = patterns.validate_top(top, settings)
         comparison = patterns.compare_patterns(
             patterns.count_patterns(result_a, settings),
             patterns.count_patterns(result_b, settings),
-            top,
+            listed,
         )
         return {**comparison, "result_handle_a": handle_a, "result_handle_b": handle_b}
-    except LogpagerError as exc:
-        return {"Error": str(exc)}
-    except Exception as exc:
-        logger.exception("compare_patterns failed unexpectedly")
-        return {"Error": f"Internal error in compare_patterns ({type(exc).__name__})."}
+
+    return answer(
+        work, failure="in compare_patterns", log=("compare_patterns failed unexpectedly",)
+    )
 
 
 def register(mcp: FastMCP, tools: Tools) -> None:

@@ -14,19 +14,17 @@ A stateless connection without auth has no caller identity to list by: without a
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from fastmcp import Context, FastMCP
 
-from logpager.errors import LogpagerError
 from logpager.server.access import Caller
 from logpager.server.annotations import READ_ONLY
+from logpager.server.answers import answer
 from logpager.server.tools import Tools
 
 __all__ = ["NO_CALLER_IDENTITY", "list_caller_results", "register"]
 
-logger = logging.getLogger(__name__)
 
 NO_CALLER_IDENTITY = (
     "This connection carries no caller identity (stateless, without authentication), so "
@@ -44,7 +42,8 @@ def list_caller_results(tools: Tools, ctx: Context, result_handle: str | None) -
         :meth:`~logpager.sessions.SessionManager.list_results`), or ``{"Error": ...}``.
     """
     manager = tools.manager
-    try:
+
+    def work() -> dict[str, Any]:
         caller = Caller.of(ctx)
         caller.check_instructions(manager, relies_on_state=result_handle is None)
         sessions: list[str] = []
@@ -57,11 +56,8 @@ def list_caller_results(tools: Tools, ctx: Context, result_handle: str | None) -
         if caller.principal is None and caller.connection is None and result_handle is None:
             return {"Error": NO_CALLER_IDENTITY}
         return manager.list_results(sessions, manager.settings.list_results_max_entries)
-    except LogpagerError as exc:
-        return {"Error": str(exc)}
-    except Exception as exc:
-        logger.exception("list_results failed unexpectedly")
-        return {"Error": f"Internal error in list_results ({type(exc).__name__})."}
+
+    return answer(work, failure="in list_results", log=("list_results failed unexpectedly",))
 
 
 def register(mcp: FastMCP, tools: Tools) -> None:
