@@ -22,6 +22,7 @@ import pytest
 
 from harness.ports import free_port, wait_for_port
 from harness.servers import clean_env, serve_command
+from tests.support.toolnames import TOOL_NAMES
 
 pytestmark = pytest.mark.slow
 
@@ -34,19 +35,7 @@ SETUP_SECONDS = 240  # a cold install took 13-20 s here; npm gives up on a dead 
 STARTUP_SECONDS = 60  # generous: the suite shares a small machine with other work
 CALL_SECONDS = 120  # one Inspector call, a stdio server's start included (~2 s measured)
 
-TOOLS = {
-    "get_instructions",
-    "search_by_kql",
-    "search_by_kql_with_timestamp_range",
-    "get_nth_page",
-    "aggregate_results",
-    "filter_result",
-    "summarize_patterns",
-    "compare_patterns",
-    "list_fields",
-    "get_log_context",
-    "list_results",
-}
+TOOLS = TOOL_NAMES
 QUERY = "message: *error*"
 
 

@@ -25,6 +25,7 @@ from logpager.server import INSTRUCTIONS, create_server
 from logpager.sessions import SessionManager, new_handle
 from logpager.settings import Settings
 from tests.support.rawhttp import post_jsonrpc
+from tests.support.toolnames import TOOL_NAMES
 
 MODES = ["auto", "legacy"]
 UNKNOWN_HANDLE = str(UnknownHandleError())
@@ -405,19 +406,7 @@ async def test_tools_are_read_only(client: Client[Any]) -> None:
     tools = {t.name: t for t in await client.list_tools()}
     # The reference's four tools and the analysis tools (tested in their own modules), each
     # read-only.
-    assert set(tools) == {
-        "get_instructions",
-        "search_by_kql",
-        "search_by_kql_with_timestamp_range",
-        "get_nth_page",
-        "aggregate_results",
-        "filter_result",
-        "summarize_patterns",
-        "compare_patterns",
-        "list_fields",
-        "get_log_context",
-        "list_results",
-    }
+    assert set(tools) == TOOL_NAMES
     for tool in tools.values():
         assert tool.annotations is not None
         assert tool.annotations.read_only_hint is True

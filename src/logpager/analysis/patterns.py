@@ -32,13 +32,13 @@ Python call a line), and no new dependency.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
+from logpager.analysis.batches import grouped_batches
 from logpager.analysis.templates import templates_of
 from logpager.cache import QueryResult
 from logpager.errors import InvalidArgumentError
@@ -105,20 +105,6 @@ def validate_top(top: object, settings: Settings, parameter: str = "top") -> int
     return top
 
 
-def _blocks(result: QueryResult, rows: int) -> Iterator[pa.RecordBatch]:
-    """:return: The result's rows in blocks of at least ``rows`` (the last may be short)."""
-    pending: list[pa.RecordBatch] = []
-    size = 0
-    for batch in result.record_batches():
-        pending.append(batch)
-        size += batch.num_rows
-        if size >= rows:
-            yield pa.Table.from_batches(pending).combine_chunks().to_batches()[0]
-            pending, size = [], 0
-    if pending:
-        yield pa.Table.from_batches(pending).combine_chunks().to_batches()[0]
-
-
 def count_patterns(result: QueryResult, settings: Settings) -> PatternCounts:
     """
     Counts a result's events by template in one pass.
@@ -132,7 +118,7 @@ def count_patterns(result: QueryResult, settings: Settings) -> PatternCounts:
     templates = counts.templates
     limit = settings.patterns_max_templates
     offset = 0
-    for block in _blocks(result, settings.patterns_batch_rows):
+    for block in grouped_batches(result, settings.patterns_batch_rows):
         n = block.num_rows
         has_time = block.schema.get_field_index(TIMESTAMP) >= 0
         table = pa.table(
