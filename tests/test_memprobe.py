@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import psutil
 
-from logpager.memory.probe import PsutilReader, read_cgroup_memory
+from logpager.memory.probe import PsutilReader, read_cgroup_memory, tree_rss_bytes
 
 MIB = 1 << 20
 
@@ -59,3 +61,33 @@ def test_cgroup_v1_no_limit_sentinel(tmp_path: Path) -> None:
 
 def test_missing_cgroup_files(tmp_path: Path) -> None:
     assert read_cgroup_memory(tmp_path / "absent") is None
+
+
+def test_reading_counts_the_children_of_the_process() -> None:
+    # A child holding 64 MiB (as a clp-s search does ~78 MiB): a container's cgroup counts it
+    # with the server, so the governor's reading does too.
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; held = bytearray(64 << 20); held[::4096] = b'x' * len(held[::4096]); "
+            "print('ready', flush=True); sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "ready"
+        own = psutil.Process().memory_info().rss
+        child_rss = psutil.Process(child.pid).memory_info().rss
+        assert child_rss > 60 * MIB
+        tree = tree_rss_bytes(psutil.Process())
+        assert tree >= own + child_rss - 8 * MIB
+        assert PsutilReader().read().rss_bytes >= own + 60 * MIB
+    finally:
+        child.kill()
+        child.wait()
+    # Once the child is gone, the tree is the process alone again.
+    assert tree_rss_bytes(psutil.Process()) < own + 32 * MIB

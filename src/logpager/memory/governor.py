@@ -5,7 +5,8 @@ anything expires. The governor watches three signals and evicts beyond the TTL r
 
 - the cache's own bytes, counted exactly (compressed chunks plus decoded-chunk LRUs), against
   a budget with a high and a low watermark;
-- the process's RSS against ``rss_limit_bytes`` (what a container's OOM killer sees);
+- the RSS of the process and its ``clp-s`` children against ``rss_limit_bytes`` (what a
+  container's OOM killer sees: a search holds ~78 MiB of its own);
 - the host's (or the container's cgroup's) available memory against a floor.
 
 The psutil readings are taken at most once per ``probe_interval_seconds``; the per-call cost

@@ -25,7 +25,12 @@ class MemoryFields(BaseModel):
         256 * 1024 * 1024, ge=0, description="Host available-memory floor that counts as pressure."
     )
     rss_limit_bytes: int | None = Field(
-        None, ge=0, description="Process RSS above which the governor evicts (None: no limit)."
+        None,
+        ge=0,
+        description=(
+            "RSS of the server and its clp-s children above which the governor evicts "
+            "(None: no limit)."
+        ),
     )
     probe_interval_seconds: float = Field(
         0.5, ge=0, description="Least time between two psutil readings."
