@@ -8,6 +8,7 @@ sampled with psutil from this process every 100 ms.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -79,6 +80,8 @@ class SoakReport:
 
     limit_bytes: int
     peak_rss_bytes: int = 0
+    peak_tree_rss_bytes: int = 0
+    """The server's RSS plus its clp-s children's, sampled together (what a cgroup counts)."""
     baseline_rss_bytes: int = 0
     samples: int = 0
     sessions_cached: int = 0
@@ -109,8 +112,24 @@ class _Sampler(threading.Thread):
                 rss = int(self.process.memory_info().rss)
             except psutil.Error:
                 return
+            tree = rss + sum(_rss(child) for child in _children(self.process))
             self.report.samples += 1
             self.report.peak_rss_bytes = max(self.report.peak_rss_bytes, rss)
+            self.report.peak_tree_rss_bytes = max(self.report.peak_tree_rss_bytes, tree)
+
+
+def _children(process: psutil.Process) -> list[psutil.Process]:
+    try:
+        return list(process.children(recursive=True))
+    except psutil.Error:
+        return []
+
+
+def _rss(process: psutil.Process) -> int:
+    try:
+        return int(process.memory_info().rss)
+    except psutil.Error:
+        return 0
 
 
 def _iso(ms: int) -> str:
@@ -137,6 +156,7 @@ async def run_soak(
     pages: int = 400,
     stop_when_exceeded: bool = False,
     seed: int = 5,
+    clients: int = 1,
 ) -> SoakReport:
     """
     Runs the soak against a fresh server process.
@@ -149,6 +169,8 @@ async def run_soak(
     :param pages: Random page requests after all sessions cached their result.
     :param stop_when_exceeded: Stop as soon as RSS passes the limit (for the run that must).
     :param seed: Seed of the random paging.
+    :param clients: Clients searching (then paging) at the same time, each over its own
+        connection; the sessions and pages are shared out among them.
     :return: The report.
     """
     report = SoakReport(limit_bytes=256 * 1024 * 1024)
@@ -172,58 +194,25 @@ async def run_soak(
         report.baseline_rss_bytes = int(psutil.Process(proc.pid).memory_info().rss)
         sampler.start()
         rng = random.Random(seed)
-        handles: list[str] = []
-        async with Client(f"http://127.0.0.1:{port}/mcp", timeout=300) as client:
-
-            async def call(tool: str, **args: Any) -> dict[str, Any]:
-                result = await client.call_tool(tool, args, raise_on_error=False)
-                if result.is_error:
-                    return {"Error": f"tool error: {result.content}"}
-                if result.structured_content is not None:
-                    return dict(result.structured_content)
-                page: dict[str, Any] = json.loads(getattr(result.content[0], "text", "{}"))
-                return page
-
-            for i in range(sessions):
-                begin, end = data.window(i)
-                page = await call(
-                    "search_by_kql_with_timestamp_range",
-                    kql_query="*",
-                    begin_timestamp=_iso(begin),
-                    end_timestamp=_iso(end),
+        handles: list[str] = [""] * sessions
+        url = f"http://127.0.0.1:{port}/mcp"
+        # Each client searches its share of the sessions, all clients at once; then pages.
+        await asyncio.gather(
+            *(
+                _client_searches(
+                    url, data, report, handles, range(k, sessions, clients), stop_when_exceeded
                 )
-                if "Error" in page:
-                    report.errors.append(f"search {i}: {page['Error']}")
-                    handles.append("")
-                    continue
-                report.sessions_cached += 1
-                if page["num_total_items"] != WINDOW_EVENTS:
-                    report.wrong_pages.append(f"session {i}: {page['num_total_items']} items")
-                handles.append(page["result_handle"])
-                if report.exceeded and report.exceeded_after_sessions is None:
-                    report.exceeded_after_sessions = i + 1
-                    if stop_when_exceeded:
-                        break
-            if not (stop_when_exceeded and report.exceeded):
-                recent = max(len(handles) - 10, 0)
-                for _ in range(pages):
-                    # Half the requests go to the ten newest sessions, half anywhere.
-                    i = (
-                        rng.randrange(recent, len(handles))
-                        if rng.random() < 0.5
-                        else (rng.randrange(len(handles)))
-                    )
-                    if not handles[i]:
-                        continue
-                    index = rng.randrange(WINDOW_EVENTS // 10)
-                    page = await call("get_nth_page", page_index=index, result_handle=handles[i])
-                    if "Error" in page:
-                        report.errors.append(f"page {index} of session {i}: {page['Error']}")
-                        continue
-                    report.pages_served += 1
-                    want = [_iso(ms) for ms in data.expected_page(i, index)]
-                    if _page_timestamps(page) != want:
-                        report.wrong_pages.append(f"page {index} of session {i}")
+                for k in range(clients)
+            )
+        )
+        if not (stop_when_exceeded and report.exceeded):
+            requests = [_pick_page(rng, handles) for _ in range(pages)]
+            await asyncio.gather(
+                *(
+                    _client_pages(url, data, report, handles, requests[k::clients])
+                    for k in range(clients)
+                )
+            )
     finally:
         sampler.done.set()
         if sampler.is_alive():
@@ -244,3 +233,74 @@ async def run_soak(
             with contextlib.suppress(ValueError):
                 report.metrics = json.loads(line.split("memory metrics: ", 1)[1])
     return report
+
+
+async def _call(client: Client[Any], tool: str, **args: Any) -> dict[str, Any]:
+    result = await client.call_tool(tool, args, raise_on_error=False)
+    if result.is_error:
+        return {"Error": f"tool error: {result.content}"}
+    if result.structured_content is not None:
+        return dict(result.structured_content)
+    page: dict[str, Any] = json.loads(getattr(result.content[0], "text", "{}"))
+    return page
+
+
+async def _client_searches(
+    url: str,
+    data: SoakData,
+    report: SoakReport,
+    handles: list[str],
+    sessions: range,
+    stop_when_exceeded: bool,
+) -> None:
+    """One client's searches: a 100,000-event window each, its handle kept."""
+    async with Client(url, timeout=300) as client:
+        for i in sessions:
+            if stop_when_exceeded and report.exceeded:
+                return
+            begin, end = data.window(i)
+            page = await _call(
+                client,
+                "search_by_kql_with_timestamp_range",
+                kql_query="*",
+                begin_timestamp=_iso(begin),
+                end_timestamp=_iso(end),
+            )
+            if "Error" in page:
+                report.errors.append(f"search {i}: {page['Error']}")
+                continue
+            report.sessions_cached += 1
+            if page["num_total_items"] != WINDOW_EVENTS:
+                report.wrong_pages.append(f"session {i}: {page['num_total_items']} items")
+            handles[i] = page["result_handle"]
+            if report.exceeded and report.exceeded_after_sessions is None:
+                report.exceeded_after_sessions = report.sessions_cached
+
+
+def _pick_page(rng: random.Random, handles: list[str]) -> tuple[int, int]:
+    """Half the requests go to the ten newest sessions, half anywhere."""
+    recent = max(len(handles) - 10, 0)
+    i = rng.randrange(recent, len(handles)) if rng.random() < 0.5 else rng.randrange(len(handles))
+    return i, rng.randrange(WINDOW_EVENTS // 10)
+
+
+async def _client_pages(
+    url: str,
+    data: SoakData,
+    report: SoakReport,
+    handles: list[str],
+    requests: list[tuple[int, int]],
+) -> None:
+    """One client's page requests, each checked against the source's timestamps."""
+    async with Client(url, timeout=300) as client:
+        for i, index in requests:
+            if not handles[i]:
+                continue
+            page = await _call(client, "get_nth_page", page_index=index, result_handle=handles[i])
+            if "Error" in page:
+                report.errors.append(f"page {index} of session {i}: {page['Error']}")
+                continue
+            report.pages_served += 1
+            want = [_iso(ms) for ms in data.expected_page(i, index)]
+            if _page_timestamps(page) != want:
+                report.wrong_pages.append(f"page {index} of session {i}")
