@@ -267,14 +267,16 @@ async def test_malformed_page_index_gets_the_reference_error_page(
     assert await call(client, "get_nth_page", page_index=0, result_handle=handle) == first
 
 
-async def test_missing_page_index_is_a_validation_error(client: Client[Any]) -> None:
-    # The schema requires it, so leaving it out is the caller's protocol error, not a page.
+async def test_missing_page_index_is_an_error_naming_it(client: Client[Any]) -> None:
+    # The schema requires it; leaving it out is answered in the reference's {"Error"} shape
+    # (logpager.server.arguments), naming the parameter.
     await ready(client)
     result = await client.call_tool("get_nth_page", {}, raise_on_error=False)
-    assert result.is_error
+    assert not result.is_error
     text = result.content[0].text  # type: ignore[union-attr]
     assert "page_index" in text
     assert "Traceback" not in text
+    assert result.data == {"Error": "Missing page_index: it is required; pass an integer."}
 
 
 @pytest.mark.parametrize("index", [95, 96, 10_000])

@@ -9,7 +9,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["RawAnswer", "post_jsonrpc"]
+__all__ = ["RawAnswer", "open_session", "post_body", "post_jsonrpc"]
 
 
 @dataclass(frozen=True)
@@ -33,21 +33,63 @@ def post_jsonrpc(url: str, headers: dict[str, str], method: str = "ping") -> Raw
     body: dict[str, Any] = {"jsonrpc": "2.0", "id": 1, "method": method}
     if method != "ping":
         body["params"] = {}
+    return post_body(url, json.dumps(body).encode(), headers, timeout=10)
+
+
+def post_body(
+    url: str, body: bytes, headers: dict[str, str] | None = None, *, timeout: float = 30
+) -> RawAnswer:
+    """
+    POSTs ``body`` as it is (malformed JSON, a wrong ``jsonrpc`` version ...).
+
+    :param url: The MCP endpoint.
+    :param body: The request body.
+    :param headers: Extra headers (``Host``, ``Origin``, ``mcp-session-id`` ...).
+    :param timeout: Seconds to wait for the answer.
+    :return: The answer, whatever its status.
+    """
     request = urllib.request.Request(
         url,
-        data=json.dumps(body).encode(),
+        data=body,
         method="POST",
         headers={
             "Content-Type": "application/json",
             "Accept": "application/json, text/event-stream",
-            **headers,
+            **(headers or {}),
         },
     )
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return RawAnswer(int(response.status), _lower(response.headers), response.read())
     except urllib.error.HTTPError as exc:
         return RawAnswer(int(exc.code), _lower(exc.headers), exc.read())
+
+
+def open_session(url: str) -> dict[str, str]:
+    """
+    Opens a handshake-era session (``initialize``, then ``notifications/initialized``).
+
+    :param url: The MCP endpoint.
+    :return: The headers that carry the session on later requests.
+    """
+    hello = {
+        "jsonrpc": "2.0",
+        "id": 0,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-11-25",
+            "capabilities": {},
+            "clientInfo": {"name": "rawhttp", "version": "0"},
+        },
+    }
+    answer = post_body(url, json.dumps(hello).encode())
+    headers = {
+        "mcp-session-id": answer.headers["mcp-session-id"],
+        "mcp-protocol-version": "2025-11-25",
+    }
+    done = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+    post_body(url, json.dumps(done).encode(), headers)
+    return headers
 
 
 def _lower(headers: Any) -> dict[str, str]:

@@ -24,6 +24,7 @@ from logpager.search import ClpSBackend, SearchBackend
 from logpager.search.rerun import make_rerunner
 from logpager.server import tools_aggregate, tools_archives, tools_patterns, tools_results
 from logpager.server.annotations import READ_ONLY
+from logpager.server.arguments import ToolArgumentErrors
 from logpager.server.auth import build_auth_provider
 from logpager.server.instructions import INSTRUCTIONS
 from logpager.server.item_cap import MAX_ITEM_CHARS_SCHEMA
@@ -121,6 +122,8 @@ def create_server(
         mask_error_details=True,
         auth=auth,
     )
+    # Arguments that fail validation get the reference's {"Error": ...}, naming the parameter.
+    mcp.add_middleware(ToolArgumentErrors())
     _register_tools(mcp, tools)
     for register in (
         tools_aggregate.register,
