@@ -4,10 +4,12 @@
 archive aborts it (``terminate called ... PackedStreamReader ... Error code: 5``, SIGABRT),
 an unreadable header exits 1 with "Failed to open archive ... Error code: 7". Checking every
 archive before every search would cost a run per archive, so the check is made only when a
-search of several archives fails: each archive is then searched alone with the same query
-(output to ``/dev/null``), the ones that fail are named in a warning and skipped, and they are
+search fails: each archive is then searched alone with the same query (output to
+``/dev/null``), the ones that fail are named in a warning and skipped, and they are
 remembered by id and modification time (with change time and inode), so later searches skip
-them at once until the archive is replaced.
+them at once until the archive is replaced. When every archive fails alone, ``clp-s`` itself
+may be at fault: the search's error names each archive and none is remembered
+(:class:`~logpager.search.clp_s.ClpSBackend` decides).
 """
 
 from __future__ import annotations
