@@ -112,6 +112,7 @@ class QueryResult:
         "num_items",
         "num_total_matches",
         "page_size",
+        "skipped_archives",
         "spec",
     )
 
@@ -152,6 +153,8 @@ class QueryResult:
         assert spec.page_size is not None
         self.page_size: int = spec.page_size
         self.chunk_rows = chunk_rows
+        self.skipped_archives: tuple[str, ...] = ()
+        """Archives the search left out because they cannot be read; every page names them."""
         self.created_at = clock()
         self.last_accessed = self.created_at
 
@@ -299,11 +302,15 @@ class QueryResult:
         :param page_index: 0-based page index.
         :return: The page dict: ``items``, ``num_total_pages``, ``num_total_items``,
             ``num_items_per_page``, ``has_next``, ``has_previous``, ``page_index``,
-            ``num_total_matches``, ``truncated``.
+            ``num_total_matches``, ``truncated``; and ``skipped_archives`` (ids) when the
+            search left out archives it could not read.
         :raise InvalidPageIndexError: If the index is not an int in range (an empty result
             has one empty page, index 0).
         """
         page = serve_page(self._lazy, page_index, self.page_size, self.num_total_matches)
+        if self.skipped_archives:
+            # Only then: a page of a search over readable archives keeps the reference's shape.
+            page["skipped_archives"] = list(self.skipped_archives)
         self.touch()
         return page
 

@@ -47,6 +47,8 @@ class SearchOutcome:
     :param total_matches: Every hit the engine reported, kept or not.
     :param archive_ids: The archives the search covered (to re-run it on the same data).
     :param elapsed_seconds: Wall-clock time of the search.
+    :param skipped_archives: Archives left out because they cannot be read (corrupt,
+        truncated, unreadable); empty when none were.
     """
 
     batches: Sequence[pa.RecordBatch]
@@ -54,6 +56,7 @@ class SearchOutcome:
     archive_ids: tuple[str, ...]
     elapsed_seconds: float = 0.0
     schema: pa.Schema = field(default=RESULT_SCHEMA, repr=False)
+    skipped_archives: tuple[str, ...] = ()
 
     @property
     def num_rows(self) -> int:

@@ -6,15 +6,20 @@ Layout of a data directory::
     DATA_DIR/staging/                    ingests and multi-archive searches work here
 
 ``clp-s`` treats every entry of the folder it searches as an archive and stops at the first
-one it cannot open, so nothing but finished archives may ever sit in ``archives/``. Ingest,
-search and the server's startup checks all read the layout from here.
+one it cannot open, so it is never handed ``archives/`` itself: searches name the archives
+listed here (a folder of links to them, or ``--archive-id``). An entry that is not an archive
+(a ``.DS_Store``, a README, an empty ``lost+found``) is left out of the list with one log line
+the first time it is seen. Ingest, search and the server's startup checks all read the layout
+from here.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import sys
+import threading
 from pathlib import Path
 
 from logpager.errors import BackendCrashedError
@@ -31,6 +36,11 @@ __all__ = [
 
 ARCHIVES_SUBDIR = "archives"
 STAGING_SUBDIR = "staging"
+
+log = logging.getLogger(__name__)
+# Stray entries already logged, so that each is named once, not on every search.
+_reported: set[str] = set()
+_reported_lock = threading.Lock()
 
 
 def archives_dir(data_dir: Path) -> Path:
@@ -63,18 +73,42 @@ def ingest_hint(data_dir: Path) -> str:
 def list_archive_ids(data_dir: Path) -> list[str]:
     """
     :param data_dir: A logpager data directory.
-    :return: Ids of its finished archives, sorted.
+    :return: Ids of its finished archives, sorted. Entries that are not archives are left
+        out, each logged once.
+    :raise BackendCrashedError: If the archives folder cannot be read (the message names it).
     """
     root = archives_dir(data_dir)
     try:
         entries = list(os.scandir(root))
     except (FileNotFoundError, NotADirectoryError):
         return []
-    return sorted(
-        e.name
-        for e in entries
-        if not e.name.startswith(".") and e.is_dir() and (Path(e.path) / "header").is_file()
-    )
+    except OSError as e:
+        msg = f"Cannot read the archives folder {root}: {e.strerror or type(e).__name__}."
+        raise BackendCrashedError(msg) from e
+    ids: list[str] = []
+    for entry in entries:
+        if _is_archive(entry):
+            ids.append(entry.name)
+        else:
+            _report_stray(entry.path)
+    return sorted(ids)
+
+
+def _is_archive(entry: os.DirEntry[str]) -> bool:
+    if entry.name.startswith("."):
+        return False
+    try:
+        return entry.is_dir() and (Path(entry.path) / "header").is_file()
+    except OSError:  # pragma: no cover - is_dir/is_file swallow most errors themselves
+        return False
+
+
+def _report_stray(path: str) -> None:
+    with _reported_lock:
+        if path in _reported:
+            return
+        _reported.add(path)
+    log.info("Ignoring %s: not an archive (no header file); it is never searched.", path)
 
 
 def find_clp_s(configured: Path | None = None) -> Path:

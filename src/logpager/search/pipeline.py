@@ -99,12 +99,14 @@ def _builder(
 
 def _build(builder: ResultBuilder, outcome: SearchOutcome) -> QueryResult:
     try:
-        return builder.build(
+        result = builder.build(
             # release=True frees the search's compressed runs as the result takes them in.
             outcome.iter_batches(release=True),
             total_matches=outcome.total_matches,
             archive_ids=outcome.archive_ids,
         )
+        result.skipped_archives = outcome.skipped_archives
+        return result
     finally:
         # The search's blocks, runs and groups are freed by now; glibc keeps freed memory in
         # its arenas unless asked. Returning it (~2 ms) is what lets a server's RSS fall back

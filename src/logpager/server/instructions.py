@@ -35,6 +35,8 @@ Pages and result handles
 - list_results() lists your results (newest first) and those dropped, with the reason.
 - get_nth_page(..., max_item_chars=N) cuts long items to N characters, marking the cut.
 - A failed search (bad query, timeout) leaves your previous results pageable.
+- A page with "skipped_archives" lists archives that could not be read (corrupt or
+  unreadable): the result covers only the others.
 - Errors come back as {"Error": "<message>"}; read the message, fix the call, try again.
 
 KQL as clp-s accepts it
