@@ -1,0 +1,110 @@
+"""``GET /metrics``: Prometheus text from a real server, over HTTP and on the stdio side port."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from pathlib import Path
+from types import SimpleNamespace
+
+from fastmcp import Client
+
+from harness.ports import free_port, wait_for_port
+from harness.servers import clean_env, http_server, serve_command
+from logpager.server.metrics import SearchObserver, ServerMetrics, process_tree_rss_bytes
+from logpager.sessions import SessionManager
+from logpager.settings import Settings
+from tests.support.scrape import base_url, get, samples
+
+QUERY = "message: *error*"
+REUSE = (("cache", "search_reuse"),)
+
+
+async def test_metrics_after_a_search_and_a_page(loghub_archives: Path) -> None:
+    async with http_server(loghub_archives) as endpoint:
+        async with Client(endpoint, mode="legacy") as client:
+            await client.call_tool("get_instructions", {})
+            first = (await client.call_tool("search_by_kql", {"kql_query": QUERY})).data
+            await client.call_tool("search_by_kql", {"kql_query": QUERY})  # reused
+            await client.call_tool("get_nth_page", {"page_index": 0})
+        status, text = await get(base_url(endpoint) + "/metrics")
+    assert status == 200
+    values = samples(text)
+    assert values[("logpager_sessions_active", ())] >= 1
+    assert values[("logpager_search_seconds_count", ())] == 1
+    assert values[("logpager_search_seconds_sum", ())] > 0
+    assert values[("logpager_result_items_count", ())] == 1
+    assert values[("logpager_result_items_sum", ())] == first["num_total_items"] > 0
+    assert values[("logpager_cache_misses_total", REUSE)] == 1
+    assert values[("logpager_cache_hits_total", REUSE)] == 1
+    assert values[("logpager_session_cache_bytes_count", ())] >= 1
+    assert values[("logpager_session_cache_bytes_sum", ())] > 0
+    assert values[("logpager_process_tree_rss_bytes", ())] > 0
+    for zero in ("sessions_expired", "evictions", "reruns"):
+        assert values[(f"logpager_{zero}_total", ())] == 0
+    assert values[("logpager_searches_queued", ())] >= 0
+
+
+async def test_metrics_check_the_host_header(loghub_archives: Path) -> None:
+    async with http_server(loghub_archives) as endpoint:
+        status, _ = await get(base_url(endpoint) + "/metrics", host="evil.example")
+    assert 400 <= status < 500
+
+
+def test_two_servers_in_one_process_do_not_collide() -> None:
+    first = SimpleNamespace(manager=SessionManager(settings=Settings()))
+    second = SimpleNamespace(manager=SessionManager(settings=Settings()))
+    texts = [ServerMetrics(t, SearchObserver()).render().decode() for t in (first, second)]
+    for text in texts:
+        assert samples(text)[("logpager_sessions_active", ())] == 0
+
+
+def test_queued_searches_come_from_the_admission_queue_if_any() -> None:
+    manager = SessionManager(settings=Settings())
+    without = SimpleNamespace(manager=manager)
+    queued = SimpleNamespace(manager=manager, admission=SimpleNamespace(queued=3))
+    read = [
+        samples(ServerMetrics(t, SearchObserver()).render().decode())[
+            ("logpager_searches_queued", ())
+        ]
+        for t in (without, queued)
+    ]
+    assert read == [0, 3]
+
+
+def test_process_tree_rss_counts_children() -> None:
+    alone = process_tree_rss_bytes()
+    child = subprocess.Popen(["sleep", "5"])
+    try:
+        assert process_tree_rss_bytes() > alone
+    finally:
+        child.kill()
+        child.wait()
+
+
+async def test_stdio_serves_metrics_on_its_side_port(loghub_archives: Path) -> None:
+    port = free_port()
+    command = serve_command(
+        "--transport", "stdio", "--data-dir", str(loghub_archives), "--metrics-port", str(port)
+    )
+    proc = await asyncio.create_subprocess_exec(
+        *command,
+        env=clean_env(),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        await wait_for_port(port, lambda: proc.returncode is None, 30)
+        status, text = await get(f"http://127.0.0.1:{port}/metrics")
+        health, body = await get(f"http://127.0.0.1:{port}/health")
+        rebound, _ = await get(f"http://127.0.0.1:{port}/metrics", host="evil.example")
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        returncode = await asyncio.wait_for(proc.wait(), 30)
+    assert status == 200
+    assert samples(text)[("logpager_sessions_active", ())] == 0
+    assert (health, body) == (200, "OK")
+    assert 400 <= rebound < 500
+    assert returncode == 0
