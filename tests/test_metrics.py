@@ -45,10 +45,13 @@ async def test_metrics_after_a_search_and_a_page(loghub_archives: Path) -> None:
     assert values[("logpager_searches_queued", ())] >= 0
 
 
-async def test_metrics_check_the_host_header(loghub_archives: Path) -> None:
+async def test_metrics_check_host_and_origin(loghub_archives: Path) -> None:
     async with http_server(loghub_archives) as endpoint:
-        status, _ = await get(base_url(endpoint) + "/metrics", host="evil.example")
-    assert 400 <= status < 500
+        metrics = base_url(endpoint) + "/metrics"
+        host, _ = await get(metrics, Host="evil.example")
+        origin, _ = await get(metrics, Origin="http://evil.example")
+    assert 400 <= host < 500
+    assert 400 <= origin < 500
 
 
 def test_two_servers_in_one_process_do_not_collide() -> None:
@@ -98,7 +101,7 @@ async def test_stdio_serves_metrics_on_its_side_port(loghub_archives: Path) -> N
         await wait_for_port(port, lambda: proc.returncode is None, 30)
         status, text = await get(f"http://127.0.0.1:{port}/metrics")
         health, body = await get(f"http://127.0.0.1:{port}/health")
-        rebound, _ = await get(f"http://127.0.0.1:{port}/metrics", host="evil.example")
+        rebound, _ = await get(f"http://127.0.0.1:{port}/metrics", Host="evil.example")
     finally:
         assert proc.stdin is not None
         proc.stdin.close()

@@ -18,11 +18,10 @@ def base_url(endpoint: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def _get(url: str, host: str | None) -> tuple[int, str]:
+def _get(url: str, headers: dict[str, str]) -> tuple[int, str]:
     parts = urlsplit(url)
     conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
     try:
-        headers = {"Host": host} if host is not None else {}
         conn.request("GET", parts.path, headers=headers)
         response = conn.getresponse()
         return response.status, response.read().decode()
@@ -30,13 +29,13 @@ def _get(url: str, host: str | None) -> tuple[int, str]:
         conn.close()
 
 
-async def get(url: str, *, host: str | None = None) -> tuple[int, str]:
+async def get(url: str, **headers: str) -> tuple[int, str]:
     """
     :param url: What to GET.
-    :param host: A Host header to send instead of the URL's.
+    :param headers: Headers to send (``Host`` replaces the URL's).
     :return: The status and the body, read off the event loop.
     """
-    return await asyncio.to_thread(_get, url, host)
+    return await asyncio.to_thread(_get, url, headers)
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
