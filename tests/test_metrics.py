@@ -7,7 +7,9 @@ import subprocess
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
 from fastmcp import Client
+from fastmcp.client.transports import StdioTransport
 
 from harness.ports import free_port, wait_for_port
 from harness.servers import clean_env, http_server, serve_command
@@ -90,24 +92,50 @@ async def test_stdio_serves_metrics_on_its_side_port(loghub_archives: Path) -> N
     command = serve_command(
         "--transport", "stdio", "--data-dir", str(loghub_archives), "--metrics-port", str(port)
     )
+    transport = StdioTransport(command[0], command[1:], env=clean_env(), keep_alive=False)
+    async with Client(transport, mode="legacy") as client:
+        await wait_for_port(port, lambda: True, 30)
+        await client.call_tool("get_instructions", {})
+        await client.call_tool("search_by_kql", {"kql_query": QUERY})
+        status, text = await get(f"http://127.0.0.1:{port}/metrics")
+        health, body = await get(f"http://127.0.0.1:{port}/health")
+        rebound, _ = await get(f"http://127.0.0.1:{port}/metrics", Host="evil.example")
+        # The scrapes wrote nothing into the MCP stream: the next call still answers.
+        page = (await client.call_tool("get_nth_page", {"page_index": 0})).data
+    assert status == 200
+    values = samples(text)
+    assert values[("logpager_sessions_active", ())] == 1
+    assert values[("logpager_search_seconds_count", ())] == 1
+    assert (health, body) == (200, "OK")
+    assert 400 <= rebound < 500
+    assert page["page_index"] == 0
+    # The side port closes with the server.
+    for _attempt in range(100):
+        try:
+            await get(f"http://127.0.0.1:{port}/health")
+        except ConnectionRefusedError:
+            break
+        await asyncio.sleep(0.1)
+    else:
+        pytest.fail("the metrics port still answers 10 s after the server's input ended")
+
+
+async def test_scrapes_write_nothing_to_the_stdio_stream(loghub_archives: Path) -> None:
+    port = free_port()
+    command = serve_command(
+        "--transport", "stdio", "--data-dir", str(loghub_archives), "--metrics-port", str(port)
+    )
     proc = await asyncio.create_subprocess_exec(
         *command,
         env=clean_env(),
         stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,
     )
-    try:
-        await wait_for_port(port, lambda: proc.returncode is None, 30)
-        status, text = await get(f"http://127.0.0.1:{port}/metrics")
-        health, body = await get(f"http://127.0.0.1:{port}/health")
-        rebound, _ = await get(f"http://127.0.0.1:{port}/metrics", Host="evil.example")
-    finally:
-        assert proc.stdin is not None
-        proc.stdin.close()
-        returncode = await asyncio.wait_for(proc.wait(), 30)
-    assert status == 200
-    assert samples(text)[("logpager_sessions_active", ())] == 0
-    assert (health, body) == (200, "OK")
-    assert 400 <= rebound < 500
-    assert returncode == 0
+    await wait_for_port(port, lambda: proc.returncode is None, 30)
+    for path in ("/metrics", "/health", "/nowhere"):
+        await get(f"http://127.0.0.1:{port}{path}")
+    # No MCP message was sent, so the MCP stream (stdout) must stay empty.
+    stdout, _ = await asyncio.wait_for(proc.communicate(b""), 30)
+    assert stdout == b""
+    assert proc.returncode == 0

@@ -182,7 +182,15 @@ async def _serve_stdio_with_side_port(server: FastMCP, settings: Settings) -> No
         middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=hosts)],
     )
     config = uvicorn.Config(
-        app, lifespan="off", ws="none", log_level=fastmcp.settings.log_level.lower()
+        app,
+        lifespan="off",
+        ws="none",
+        # uvicorn's own logging config sends its access log to stdout, which is the MCP
+        # stream here: no access log, and no logging config of its own (its loggers reach
+        # the process's handlers, on stderr).
+        access_log=False,
+        log_config=None,
+        log_level=fastmcp.settings.log_level.lower(),
     )
     side = _SideServer(config)
     bound = sockets[0].getsockname()[1]
