@@ -43,6 +43,12 @@ def add_serve_parser(subparsers: SubParsers) -> argparse.ArgumentParser:
         help=f"settings profile name or TOML path (shipped: {', '.join(list_profiles())})",
     )
     parser.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        help="stdio: serve GET /metrics and /health on this 127.0.0.1 port (HTTP: on its port)",
+    )
+    parser.add_argument(
         "--samples", action="store_true", help="ingest the bundled samples into an empty data dir"
     )
     _add_auth_options(parser)
@@ -96,6 +102,7 @@ def run_serve(args: argparse.Namespace) -> int:
             "transport": args.transport,
             "host": args.host,
             "port": args.port,
+            "metrics_port": args.metrics_port,
             "data_dir": args.data_dir,
             "auth_tokens_file": args.auth_tokens_file,
             "auth_jwt_public_key_file": args.jwt_public_key,

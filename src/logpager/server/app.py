@@ -26,8 +26,10 @@ from logpager.server import tools_aggregate, tools_archives, tools_patterns, too
 from logpager.server.annotations import READ_ONLY
 from logpager.server.arguments import ToolArgumentErrors
 from logpager.server.auth import build_auth_provider
+from logpager.server.health import HealthCheck
 from logpager.server.instructions import INSTRUCTIONS
 from logpager.server.item_cap import MAX_ITEM_CHARS_SCHEMA
+from logpager.server.metrics import ServerMetrics
 from logpager.server.tools import Tools
 from logpager.sessions import SessionManager
 from logpager.settings import Settings
@@ -76,7 +78,8 @@ def create_server(
     :param auth: Who may call over HTTP: a FastMCP auth provider, ``None`` for anyone, or
         ``"settings"`` (default) for :func:`~logpager.server.auth.build_auth_provider` of
         ``settings``. FastMCP checks it over HTTP only, never over stdio.
-    :return: A FastMCP server with the four tools; its lifespan runs the session sweep.
+    :return: A FastMCP server with the four tools and the ``GET /metrics`` and ``GET /health``
+        routes; its lifespan runs the session sweep.
     :raise SettingsError: If ``auth`` is ``"settings"`` and they configure an unusable one.
     """
     if isinstance(auth, str):  # "settings"
@@ -132,6 +135,10 @@ def create_server(
         tools_results.register,
     ):
         register(mcp, tools)
+    # Both answer without a token even when auth is on (see README, "Metrics and health"):
+    # they hold counts, never log content; Host and Origin checks still apply over HTTP.
+    mcp.custom_route("/metrics", methods=["GET"])(ServerMetrics(tools, tools.observer).endpoint)
+    mcp.custom_route("/health", methods=["GET"])(HealthCheck(backend).endpoint)
     return mcp
 
 

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import ipaddress
+import logging
+from collections.abc import Iterator
 
+import fastmcp
+import uvicorn
 from fastmcp import FastMCP
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from logpager.errors import ServerStartupError
 from logpager.memory.allocators import configure_allocators
@@ -20,6 +29,11 @@ from logpager.server.process import (
 from logpager.settings import Settings
 
 __all__ = ["check_exposure", "is_loopback_host", "run_server", "run_server_async"]
+
+logger = logging.getLogger(__name__)
+
+METRICS_HOST = "127.0.0.1"
+"""Where the stdio side port listens: loopback only, since it checks no token."""
 
 
 def is_loopback_host(host: str) -> bool:
@@ -71,20 +85,24 @@ async def run_server_async(settings: Settings, *, server: FastMCP | None = None)
     HTTP, a non-loopback address needs authentication (or ``allow_unauthenticated``), and the
     address is bound first.
 
-    :param settings: Settings; over HTTP, ``host`` (127.0.0.1 by default), ``port``,
-        ``allowed_hosts``, ``allowed_origins``, ``shutdown_grace_seconds``, the ``auth_*``
-        settings and ``allow_unauthenticated``.
+    :param settings: Settings; over stdio, ``metrics_port``; over HTTP, ``host`` (127.0.0.1
+        by default), ``port``, ``allowed_hosts``, ``allowed_origins``,
+        ``shutdown_grace_seconds``, the ``auth_*`` settings and ``allow_unauthenticated``.
     :param server: The server to run (default: ``create_server(settings)``); over HTTP, its
         own ``auth`` is what the address check counts.
     :raise ServerStartupError: If the data directory holds no archives, the HTTP address is
-        not loopback and nothing checks tokens, or it cannot be bound; the message is one line
-        meant for a person.
+        not loopback and nothing checks tokens, or it (or the stdio metrics port) cannot be
+        bound; the message is one line meant for a person.
     :raise SettingsError: If the ``auth_*`` settings cannot be used.
     """
     check_data_dir(settings.data_dir)
     configure_allocators(settings)
     if settings.transport == "stdio":
-        await serve_stdio(server if server is not None else create_server(settings))
+        server = server if server is not None else create_server(settings)
+        if settings.metrics_port is None:
+            await serve_stdio(server)
+        else:
+            await _serve_stdio_with_side_port(server, settings)
         return
     auth = server.auth if server is not None else build_auth_provider(settings)
     check_exposure(
@@ -133,3 +151,56 @@ def run_server(settings: Settings, *, server: FastMCP | None = None) -> None:
     :raise SettingsError: As :func:`run_server_async`.
     """
     run_until_stopped(run_server_async(settings, server=server))
+
+
+class _SideServer(uvicorn.Server):
+    """uvicorn for the stdio side port: the stop signals stay stdio's (see ``process``)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """:return: A context manager that leaves the signal handlers alone."""
+        yield
+
+
+async def _serve_stdio_with_side_port(server: FastMCP, settings: Settings) -> None:
+    """
+    Serves ``server`` over stdio and, while it runs, its HTTP routes (``GET /metrics``,
+    ``GET /health``) on ``settings.metrics_port`` of 127.0.0.1; the side port closes when
+    stdio ends.
+
+    :param server: The server.
+    :param settings: ``metrics_port`` and ``allowed_hosts`` (the Host header is checked, as
+        on the HTTP transport, against DNS rebinding).
+    :raise ServerStartupError: If the port cannot be bound.
+    """
+    port = settings.metrics_port if settings.metrics_port is not None else 0
+    sockets = bind_http_sockets(METRICS_HOST, port)
+    hosts = ["127.0.0.1", "localhost", "[::1]", *settings.allowed_hosts]
+    app = Starlette(
+        # FastMCP's own list of a server's custom routes (what http_app mounts).
+        routes=server._get_additional_http_routes(),
+        middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=hosts)],
+    )
+    config = uvicorn.Config(
+        app,
+        lifespan="off",
+        ws="none",
+        # uvicorn's own logging config sends its access log to stdout, which is the MCP
+        # stream here: no access log, and no logging config of its own (its loggers reach
+        # the process's handlers, on stderr).
+        access_log=False,
+        log_config=None,
+        log_level=fastmcp.settings.log_level.lower(),
+    )
+    side = _SideServer(config)
+    bound = sockets[0].getsockname()[1]
+    logger.info("Serving metrics on http://%s:%d/metrics", METRICS_HOST, bound)
+    side_task = asyncio.create_task(side.serve(sockets=sockets))
+    try:
+        await serve_stdio(server)
+    finally:
+        side.should_exit = True
+        with contextlib.suppress(Exception):
+            await side_task
+        for sock in sockets:
+            sock.close()

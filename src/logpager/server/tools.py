@@ -21,6 +21,7 @@ from logpager.server.access import Caller, page_target, search_target
 from logpager.server.answers import answer, answer_async
 from logpager.server.instructions import INSTRUCTIONS
 from logpager.server.item_cap import cap_items, check_max_item_chars
+from logpager.server.metrics import SearchObserver
 from logpager.sessions import SessionManager
 from logpager.sessions.query_key import ReuseKey
 from logpager.settings import Settings
@@ -51,6 +52,7 @@ class Tools:
         self.manager = manager
         self.backend = backend
         self.governor = governor
+        self.observer = SearchObserver()
 
     # --- tools ---------------------------------------------------------------------------------
 
@@ -121,15 +123,17 @@ class Tools:
             return reused
         # The search and the build overlap (see logpager.search.pipeline); neither blocks
         # the event loop.
-        result, _outcome = await search_and_cache_async(
-            self.backend,
-            spec,
-            settings=self.manager.settings,
-            max_compressed_bytes=(
-                self.governor.max_result_bytes() if self.governor is not None else None
-            ),
-            clock=self.manager.now,
-        )
+        with self.observer.timed() as observe_items:
+            result, _outcome = await search_and_cache_async(
+                self.backend,
+                spec,
+                settings=self.manager.settings,
+                max_compressed_bytes=(
+                    self.governor.max_result_bytes() if self.governor is not None else None
+                ),
+                clock=self.manager.now,
+            )
+            observe_items(result.num_items)
         if result.truncated and self.governor is not None:
             self.governor.note_result(result)
         # A new session belongs to the caller's principal; the result carries its spec and

@@ -57,3 +57,11 @@ class ServerFields(BaseModel):
         description="HTTP: serve a non-loopback address without authentication (only behind "
         "something else that authenticates clients).",
     )
+    # --- metrics: stdio has no HTTP server of its own to carry GET /metrics and GET /health.
+    metrics_port: int | None = Field(
+        None,
+        ge=0,
+        le=65535,
+        description="stdio: also serve GET /metrics and GET /health on this loopback port "
+        "(127.0.0.1; 0 picks a free one; unset: none). Over HTTP they are on the MCP port.",
+    )
