@@ -84,23 +84,7 @@ def create_server(
     """
     if isinstance(auth, str):  # "settings"
         auth = build_auth_provider(settings)
-    backend = backend if backend is not None else ClpSBackend(settings)
-    if manager is None:
-        manager = SessionManager(settings=settings)
-        if governor is None:
-            governor = MemoryGovernor(manager)
-    if manager.rerun is None:
-        manager.rerun = make_rerunner(
-            backend,
-            manager.settings,
-            max_result_bytes=governor.max_result_bytes if governor is not None else _no_limit,
-            clock=manager.now,
-        )
-    # The server applies the instructions-first rule to its callers (connections and
-    # principals, see logpager.server.access); the manager's per-session check would refuse
-    # a client that opens a connection per call.
-    manager.require_instructions = False
-    tools = Tools(manager, backend, governor)
+    tools = _build_tools(settings, manager, backend, governor)
 
     @asynccontextmanager
     async def lifespan(_server: FastMCP) -> AsyncIterator[None]:
@@ -138,8 +122,37 @@ def create_server(
     # Both answer without a token even when auth is on (see README, "Metrics and health"):
     # they hold counts, never log content; Host and Origin checks still apply over HTTP.
     mcp.custom_route("/metrics", methods=["GET"])(ServerMetrics(tools, tools.observer).endpoint)
-    mcp.custom_route("/health", methods=["GET"])(HealthCheck(backend).endpoint)
+    mcp.custom_route("/health", methods=["GET"])(HealthCheck(tools.backend).endpoint)
     return mcp
+
+
+def _build_tools(
+    settings: Settings,
+    manager: SessionManager | None,
+    backend: SearchBackend | None,
+    governor: MemoryGovernor | None,
+) -> Tools:
+    """
+    :return: The tools over the given parts, or new ones from ``settings`` (see
+        :func:`create_server`): a governed manager that re-runs evicted results.
+    """
+    backend = backend if backend is not None else ClpSBackend(settings)
+    if manager is None:
+        manager = SessionManager(settings=settings)
+        if governor is None:
+            governor = MemoryGovernor(manager)
+    if manager.rerun is None:
+        manager.rerun = make_rerunner(
+            backend,
+            manager.settings,
+            max_result_bytes=governor.max_result_bytes if governor is not None else _no_limit,
+            clock=manager.now,
+        )
+    # The server applies the instructions-first rule to its callers (connections and
+    # principals, see logpager.server.access); the manager's per-session check would refuse
+    # a client that opens a connection per call.
+    manager.require_instructions = False
+    return Tools(manager, backend, governor)
 
 
 def _register_tools(mcp: FastMCP, tools: Tools) -> None:
