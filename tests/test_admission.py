@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -22,8 +23,6 @@ def busy_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_defaults_one_search_per_core_and_edge_runs_one() -> None:
-    import os
-
     assert Settings().max_concurrent_searches == (os.cpu_count() or 1)
     assert load_settings(profile="edge").max_concurrent_searches == 1
 
@@ -122,7 +121,8 @@ async def test_more_searches_than_slots_and_queue_get_the_busy_error(busy_data: 
     for n, seconds in busy:
         assert seconds < 1.0, f"search {n} waited {seconds:.1f} s for its busy error"
         got = answers[n][1]
-        assert "busy" in got["Error"] and "retry" in got["Error"]
+        assert "busy" in got["Error"]
+        assert "retry" in got["Error"]
         assert "1 searches are running and 1 waiting" in got["Error"]
     for n in (0, 1):
         assert answers[n][1]["num_total_matches"] == 300_000

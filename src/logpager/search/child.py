@@ -231,8 +231,19 @@ async def run_cancellable(work: Callable[[RunToken], _T]) -> _T:
         return await asyncio.shield(future)
     except asyncio.CancelledError:
         token.cancel()
-        # The worker notices at once (its pipe closes) and reaps the child.
-        await asyncio.wait({future})
-        if not future.cancelled():
-            future.exception()  # retrieved, so asyncio does not log it as lost
+        # Retrieved whenever it ends, so asyncio never logs "Future exception was never
+        # retrieved": an anyio cancel scope (a client's disconnect over HTTP) cancels the
+        # task again at every await, which used to cut the wait below short before the
+        # exception was read.
+        future.add_done_callback(_retrieve)
+        # The worker notices at once (its pipe closes) and reaps the child; a repeated
+        # cancellation does not cut that wait short (it lasts milliseconds).
+        while not future.done():
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait({future})
         raise
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
