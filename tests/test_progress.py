@@ -94,12 +94,12 @@ async def test_cancelled_search_kills_clp_s_and_frees_its_slot(busy_data: Path, 
     assert "Error" not in got.structured_content, got.structured_content
 
 
-async def test_disconnect_mid_search_over_http(busy_data: Path, tmp_path: Path) -> None:
+async def test_disconnect_mid_search_over_http(busy_data: Path, tmp_path: Path, mode: str) -> None:
     log = tmp_path / "server.log"
     env = clean_env(max_concurrent_searches="1", max_queued_searches="0")
     async with http_server(busy_data, env=env, log=log) as url:
         server = _server_process()
-        client = Client(url, mode="legacy")
+        client = Client(url, mode=mode)
         async with client:
             await client.call_tool("get_instructions", {})
             call = asyncio.create_task(
@@ -111,7 +111,7 @@ async def test_disconnect_mid_search_over_http(busy_data: Path, tmp_path: Path) 
                 await call
         # The client is gone: clp-s goes within a second, reaped.
         await wait_for_clp_s(server.pid, present=False, within=1.0)
-        async with Client(url, mode="legacy") as again:
+        async with Client(url, mode=mode) as again:
             await again.call_tool("get_instructions", {})
             got = await again.call_tool("search_by_kql", {"kql_query": "level: ERROR"})
         assert got.structured_content is not None
