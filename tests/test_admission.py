@@ -14,7 +14,7 @@ from fastmcp import Client
 from logpager.server import create_server
 from logpager.server.admission import Admission, ServerBusyError
 from logpager.settings import Settings, load_settings
-from tests.support.busy_data import BROAD_QUERY, make_busy_data_dir
+from tests.support.busy_data import BROAD_QUERY, make_busy_data_dir, slow_settings
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +95,8 @@ async def test_a_slot_handed_to_a_cancelled_waiter_passes_on() -> None:
 
 
 async def test_more_searches_than_slots_and_queue_get_the_busy_error(busy_data: Path) -> None:
-    settings = Settings(data_dir=busy_data, max_concurrent_searches=1, max_queued_searches=1)
+    # Slow reads: the first search is sure to hold its slot while the others arrive.
+    settings = slow_settings(busy_data, max_concurrent_searches=1, max_queued_searches=1)
     server = create_server(settings)
     finished: list[int] = []
 

@@ -15,7 +15,13 @@ from fastmcp import Client
 from harness.servers import clean_env, http_server
 from logpager.server import create_server
 from logpager.settings import Settings
-from tests.support.busy_data import BROAD_QUERY, clp_s_children, make_busy_data_dir
+from tests.support.busy_data import (
+    BROAD_QUERY,
+    SLOW_READS,
+    clp_s_children,
+    make_busy_data_dir,
+    slow_settings,
+)
 
 MODES = ["auto", "legacy"]
 
@@ -43,7 +49,7 @@ async def wait_for_clp_s(pid: int | None, present: bool, within: float) -> float
 
 
 async def test_search_reports_progress_every_second(busy_data: Path, mode: str) -> None:
-    server = create_server(Settings(data_dir=busy_data))
+    server = create_server(slow_settings(busy_data))
     reports: list[tuple[float, float, str | None]] = []
 
     async def on_progress(progress: float, total: float | None, message: str | None) -> None:
@@ -77,7 +83,7 @@ async def test_no_progress_without_a_token(busy_data: Path) -> None:
 
 
 async def test_cancelled_search_kills_clp_s_and_frees_its_slot(busy_data: Path, mode: str) -> None:
-    settings = Settings(data_dir=busy_data, max_concurrent_searches=1, max_queued_searches=0)
+    settings = slow_settings(busy_data, max_concurrent_searches=1, max_queued_searches=0)
     server = create_server(settings)
     async with Client(server, mode=mode) as client:
         await client.call_tool("get_instructions", {})
@@ -99,7 +105,7 @@ async def test_cancelled_search_kills_clp_s_and_frees_its_slot(busy_data: Path, 
 
 async def test_disconnect_mid_search_over_http(busy_data: Path, tmp_path: Path, mode: str) -> None:
     log = tmp_path / "server.log"
-    env = clean_env(max_concurrent_searches="1", max_queued_searches="0")
+    env = clean_env(max_concurrent_searches="1", max_queued_searches="0", **SLOW_READS)
     async with http_server(busy_data, env=env, log=log) as url:
         server = _server_process()
         client = Client(url, mode=mode)
