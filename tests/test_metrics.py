@@ -7,13 +7,15 @@ import subprocess
 from pathlib import Path
 from types import SimpleNamespace
 
+import psutil
 import pytest
 from fastmcp import Client
 from fastmcp.client.transports import StdioTransport
 
 from harness.ports import free_port, wait_for_port
 from harness.servers import clean_env, http_server, serve_command
-from logpager.server.metrics import SearchObserver, ServerMetrics, process_tree_rss_bytes
+from logpager.memory.probe import tree_rss_bytes
+from logpager.server.metrics import SearchObserver, ServerMetrics
 from logpager.sessions import SessionManager
 from logpager.settings import Settings
 from tests.support.scrape import base_url, get, samples
@@ -64,9 +66,9 @@ def test_two_servers_in_one_process_do_not_collide() -> None:
         assert samples(text)[("logpager_sessions_active", ())] == 0
 
 
-def test_queued_searches_come_from_the_admission_queue_if_any() -> None:
+def test_queued_searches_come_from_the_admission_queue() -> None:
     manager = SessionManager(settings=Settings())
-    without = SimpleNamespace(manager=manager)
+    without = SimpleNamespace(manager=manager, admission=SimpleNamespace(queued=0))
     queued = SimpleNamespace(manager=manager, admission=SimpleNamespace(queued=3))
     read = [
         samples(ServerMetrics(t, SearchObserver()).render().decode())[
@@ -78,10 +80,10 @@ def test_queued_searches_come_from_the_admission_queue_if_any() -> None:
 
 
 def test_process_tree_rss_counts_children() -> None:
-    alone = process_tree_rss_bytes()
+    alone = tree_rss_bytes(psutil.Process())
     child = subprocess.Popen(["sleep", "5"])
     try:
-        assert process_tree_rss_bytes() > alone
+        assert tree_rss_bytes(psutil.Process()) > alone
     finally:
         child.kill()
         child.wait()

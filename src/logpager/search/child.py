@@ -25,6 +25,7 @@ import msgpack
 
 from logpager.errors import BackendCrashedError
 from logpager.search.failures import timeout_error
+from logpager.search.progress import CURRENT_PROGRESS, SearchProgress
 from logpager.settings import Settings
 
 __all__ = [
@@ -61,10 +62,12 @@ def kill_group(proc: subprocess.Popen[bytes]) -> None:
 class RunToken:
     """Lets another thread stop a running search (the async wrapper's cancellation)."""
 
-    def __init__(self) -> None:
+    def __init__(self, progress: SearchProgress | None = None) -> None:
+        """:param progress: Where the reader counts the hits it decodes (``None``: nowhere)."""
         self._lock = threading.Lock()
         self.cancelled = False
         self.proc: subprocess.Popen[bytes] | None = None
+        self.progress = progress
 
     def start(self, argv: list[str], stderr: IO[bytes]) -> subprocess.Popen[bytes]:
         """
@@ -127,7 +130,13 @@ def run_search(
         try:
             assert proc.stdout is not None
             fed = _read_hits(
-                proc.stdout.fileno(), unpacker, on_rows, deadline, timeout_seconds, settings
+                proc.stdout.fileno(),
+                unpacker,
+                on_rows,
+                deadline,
+                timeout_seconds,
+                settings,
+                token.progress,
             )
             try:
                 returncode = proc.wait(timeout=max(deadline - time.monotonic(), 0.001))
@@ -163,10 +172,12 @@ def _read_hits(
     deadline: float,
     timeout_seconds: float,
     settings: Settings,
+    progress: SearchProgress | None,
 ) -> int:
     """
     Reads the pipe to its end, decoding hits as they come.
 
+    :param progress: Counts the hits decoded, once a read (``None``: not counted).
     :return: The bytes read.
     """
     # Bound once: this loop runs once a read, and its cost slows clp-s (see settings).
@@ -189,7 +200,11 @@ def _read_hits(
         fed += len(data)
         try:
             unpacker.feed(data)
-            on_rows(list(unpacker))
+            rows = list(unpacker)
+            if progress is not None:
+                # Once a read, not once a hit: the event loop polls it for MCP progress.
+                progress.hits += len(rows)
+            on_rows(rows)
         except (ValueError, TypeError, msgpack.UnpackException) as exc:
             msg = f"clp-s wrote output that is not a search result: {exc!r}"
             raise BackendCrashedError(msg) from exc
@@ -209,14 +224,26 @@ async def run_cancellable(work: Callable[[RunToken], _T]) -> _T:
     :return: What ``work`` returned.
     :raise asyncio.CancelledError: If the awaiting task was cancelled.
     """
-    token = RunToken()
+    # The awaiting task's progress, if it set one (the worker thread does not see its context).
+    token = RunToken(CURRENT_PROGRESS.get())
     future = asyncio.get_running_loop().run_in_executor(None, work, token)
     try:
         return await asyncio.shield(future)
     except asyncio.CancelledError:
         token.cancel()
-        # The worker notices at once (its pipe closes) and reaps the child.
-        await asyncio.wait({future})
-        if not future.cancelled():
-            future.exception()  # retrieved, so asyncio does not log it as lost
+        # Retrieved whenever it ends, so asyncio never logs "Future exception was never
+        # retrieved": an anyio cancel scope (a client's disconnect over HTTP) cancels the
+        # task again at every await, which used to cut the wait below short before the
+        # exception was read.
+        future.add_done_callback(_retrieve)
+        # The worker notices at once (its pipe closes) and reaps the child; a repeated
+        # cancellation does not cut that wait short (it lasts milliseconds).
+        while not future.done():
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait({future})
         raise
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()

@@ -36,6 +36,7 @@ from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
 
+from logpager.memory.probe import tree_rss_bytes
 from logpager.sessions import SessionManager
 
 __all__ = [
@@ -44,7 +45,6 @@ __all__ = [
     "MetricsSource",
     "SearchObserver",
     "ServerMetrics",
-    "process_tree_rss_bytes",
 ]
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -66,29 +66,12 @@ class _Admission(Protocol):
 
 
 class MetricsSource(Protocol):
-    """What the collector reads: the tools' manager and, when there is one, their admission."""
+    """What the collector reads: the tools' manager and their search admission."""
 
     manager: SessionManager
 
-
-def process_tree_rss_bytes(process: psutil.Process | None = None) -> int:
-    """
-    :param process: The root (default: this process).
-    :return: Resident bytes of ``process`` and all its descendants (``clp-s`` children), as a
-        container's memory accounting counts them; processes that end meanwhile count 0.
-    """
-    root = process if process is not None else psutil.Process()
-    total = 0
-    try:
-        members = [root, *root.children(recursive=True)]
-    except psutil.Error:
-        members = [root]
-    for member in members:
-        try:
-            total += int(member.memory_info().rss)
-        except psutil.Error:
-            continue
-    return total
+    @property
+    def admission(self) -> _Admission: ...
 
 
 class SearchObserver:
@@ -174,16 +157,15 @@ class _Collector(Collector):
         yield CounterMetricFamily(
             "logpager_reruns", "Evicted results re-run on demand.", value=counters.reruns
         )
-        admission: _Admission | None = getattr(self._tools, "admission", None)
         yield GaugeMetricFamily(
             "logpager_searches_queued",
             "Searches waiting for a free search slot.",
-            value=admission.queued if admission is not None else 0,
+            value=self._tools.admission.queued,
         )
         yield GaugeMetricFamily(
             "logpager_process_tree_rss_bytes",
             "Resident bytes of the server and its child processes (clp-s).",
-            value=process_tree_rss_bytes(),
+            value=tree_rss_bytes(psutil.Process()),
         )
         yield from self._observer.seconds.collect()
         yield from self._observer.items.collect()

@@ -18,10 +18,12 @@ from logpager.query import QuerySpec
 from logpager.search import SearchBackend
 from logpager.search.pipeline import search_and_cache_async
 from logpager.server.access import Caller, page_target, search_target
+from logpager.server.admission import Admission
 from logpager.server.answers import answer, answer_async
 from logpager.server.instructions import INSTRUCTIONS
 from logpager.server.item_cap import cap_items, check_max_item_chars
 from logpager.server.metrics import SearchObserver
+from logpager.server.progress import reporting_progress
 from logpager.sessions import SessionManager
 from logpager.sessions.query_key import ReuseKey
 from logpager.settings import Settings
@@ -53,6 +55,14 @@ class Tools:
         self.backend = backend
         self.governor = governor
         self.observer = SearchObserver()
+        engine = self._engine_settings()
+        # Read by the metrics (running, queued) as well as by searches.
+        self.admission = Admission(engine.max_concurrent_searches, engine.max_queued_searches)
+
+    def _engine_settings(self) -> Settings:
+        """:return: The engine's own settings where it has them, else the manager's."""
+        engine = getattr(self.backend, "settings", None)
+        return engine if isinstance(engine, Settings) else self.manager.settings
 
     # --- tools ---------------------------------------------------------------------------------
 
@@ -108,9 +118,7 @@ class Tools:
         # An identical search's live result (same canonical query, bounds, cap, and the
         # archives a search would cover now) answers without running the engine.
         # Case folding is the engine's: its own setting where it has one.
-        engine = getattr(self.backend, "settings", None)
-        engine = engine if isinstance(engine, Settings) else self.manager.settings
-        ignore_case = engine.ignore_case
+        ignore_case = self._engine_settings().ignore_case
         wanted = ReuseKey.of(
             spec,
             self.backend.list_archives(),
@@ -122,18 +130,21 @@ class Tools:
         if reused is not None:
             return reused
         # The search and the build overlap (see logpager.search.pipeline); neither blocks
-        # the event loop.
-        with self.observer.timed() as observe_items:
-            result, _outcome = await search_and_cache_async(
-                self.backend,
-                spec,
-                settings=self.manager.settings,
-                max_compressed_bytes=(
-                    self.governor.max_result_bytes() if self.governor is not None else None
-                ),
-                clock=self.manager.now,
-            )
-            observe_items(result.num_items)
+        # the event loop. Both hold an admission slot (a reused result above needs none);
+        # cancelling this task kills clp-s, and leaving the block frees the slot. The time
+        # observed is the engine's work, not the wait in the queue.
+        async with self.admission.slot(), reporting_progress(ctx):
+            with self.observer.timed() as observe_items:
+                result, _outcome = await search_and_cache_async(
+                    self.backend,
+                    spec,
+                    settings=self.manager.settings,
+                    max_compressed_bytes=(
+                        self.governor.max_result_bytes() if self.governor is not None else None
+                    ),
+                    clock=self.manager.now,
+                )
+                observe_items(result.num_items)
         if result.truncated and self.governor is not None:
             self.governor.note_result(result)
         # A new session belongs to the caller's principal; the result carries its spec and

@@ -110,3 +110,21 @@ class SearchFields(BaseModel):
         le=16 * 1_048_576,
         description="Bytes of clp-s's stderr (its end) read to explain a failed search.",
     )
+    # One clp-s search holds ~78 MiB and keeps a core busy: with 8 at once on the edge
+    # profile the process tree reached 955 MiB, and on a 2-core machine 30 concurrent
+    # sessions saw searches at p50 9.5 s / p99 21.9 s. One search per core keeps the cores
+    # busy without oversubscribing them; the rest wait their turn in arrival order.
+    max_concurrent_searches: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=1,
+        le=1_024,
+        description="Searches (clp-s run and result build) that run at once; others queue.",
+    )
+    # Beyond this many waiting, a search is refused at once with a "busy, retry" error rather
+    # than waiting behind a queue it would time out in.
+    max_queued_searches: int = Field(
+        32,
+        ge=0,
+        le=100_000,
+        description="Searches that may wait for a slot; more are refused as busy.",
+    )
