@@ -59,8 +59,9 @@ async def test_metrics_check_host_and_origin(loghub_archives: Path) -> None:
 
 
 def test_two_servers_in_one_process_do_not_collide() -> None:
-    first = SimpleNamespace(manager=SessionManager(settings=Settings()))
-    second = SimpleNamespace(manager=SessionManager(settings=Settings()))
+    idle = SimpleNamespace(queued=0)
+    first = SimpleNamespace(manager=SessionManager(settings=Settings()), admission=idle)
+    second = SimpleNamespace(manager=SessionManager(settings=Settings()), admission=idle)
     texts = [ServerMetrics(t, SearchObserver()).render().decode() for t in (first, second)]
     for text in texts:
         assert samples(text)[("logpager_sessions_active", ())] == 0
