@@ -82,6 +82,8 @@ class SoakReport:
     peak_rss_bytes: int = 0
     peak_tree_rss_bytes: int = 0
     """The server's RSS plus its clp-s children's, sampled together (what a cgroup counts)."""
+    max_children: int = 0
+    """The most child processes (clp-s searches) the server had at one sample."""
     baseline_rss_bytes: int = 0
     samples: int = 0
     sessions_cached: int = 0
@@ -112,7 +114,9 @@ class _Sampler(threading.Thread):
                 rss = int(self.process.memory_info().rss)
             except psutil.Error:
                 return
-            tree = rss + sum(_rss(child) for child in _children(self.process))
+            children = _children(self.process)
+            tree = rss + sum(_rss(child) for child in children)
+            self.report.max_children = max(self.report.max_children, len(children))
             self.report.samples += 1
             self.report.peak_rss_bytes = max(self.report.peak_rss_bytes, rss)
             self.report.peak_tree_rss_bytes = max(self.report.peak_tree_rss_bytes, tree)

@@ -47,3 +47,20 @@ async def test_without_the_governor_the_limit_is_passed(soak_data: SoakData) -> 
     assert report.errors == []
     assert report.exceeded, f"peak {report.peak_rss_bytes / 2**20:.1f} MiB"
     assert report.exceeded_after_sessions is not None
+
+
+async def test_edge_runs_one_search_at_a_time_for_eight_clients(soak_data: SoakData) -> None:
+    # Eight clients search and page at once; paging evicted results re-runs them. On the
+    # edge profile every clp-s run, a re-run included, waits for the one search slot.
+    report = await run_soak(soak_data, sessions=48, pages=96, clients=8)
+    print(
+        f"\nedge, 8 clients: peak RSS {report.peak_rss_bytes / 2**20:.1f} MiB, process tree "
+        f"{report.peak_tree_rss_bytes / 2**20:.1f} MiB, {report.seconds:.0f} s"
+    )
+    assert report.samples > 100
+    assert report.errors == []
+    assert report.wrong_pages == []
+    assert report.sessions_cached == 48
+    assert report.pages_served == 96
+    assert report.max_children == 1
+    assert report.metrics["sessions"]["reruns"] > 0

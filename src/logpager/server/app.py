@@ -8,6 +8,7 @@ is :class:`~logpager.server.tools.Tools`.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -23,6 +24,7 @@ from logpager.memory.governor import MemoryGovernor
 from logpager.search import ClpSBackend, SearchBackend
 from logpager.search.rerun import make_rerunner
 from logpager.server import tools_aggregate, tools_archives, tools_patterns, tools_results
+from logpager.server.admission import AdmittedRerun
 from logpager.server.annotations import READ_ONLY
 from logpager.server.arguments import ToolArgumentErrors
 from logpager.server.auth import build_auth_provider
@@ -91,6 +93,7 @@ def create_server(
         if settings.page_out_library_pages:
             # Everything is imported and started by now: only pages in use come back.
             page_out_library_pages()
+        tools.admission.bind(asyncio.get_running_loop())
         await tools.manager.start()
         if tools.governor is not None:
             await tools.governor.start()
@@ -152,7 +155,10 @@ def _build_tools(
     # principals, see logpager.server.access); the manager's per-session check would refuse
     # a client that opens a connection per call.
     manager.require_instructions = False
-    return Tools(manager, backend, governor)
+    tools = Tools(manager, backend, governor)
+    # A re-run is a search: it waits for a slot like one (pages run in worker threads).
+    manager.rerun = AdmittedRerun.around(manager.rerun, tools.admission)
+    return tools
 
 
 def _register_tools(mcp: FastMCP, tools: Tools) -> None:
