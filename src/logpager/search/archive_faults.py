@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import threading
 from pathlib import Path
 
-from logpager.search.failures import stderr_message
+from logpager.search.failures import signal_name, stderr_message
 
 __all__ = ["BadArchives", "failure_reason", "unreadable_reason"]
 
@@ -60,11 +59,7 @@ def failure_reason(archive: Path, returncode: int, err: bytes) -> str:
         return unreadable
     message = stderr_message(err)
     if returncode < 0:
-        try:
-            name = signal.Signals(-returncode).name
-        except ValueError:
-            name = str(-returncode)
-        return f"clp-s was killed by signal {name} ({message}); {_CORRUPT}"
+        return f"clp-s was killed by signal {signal_name(returncode)} ({message}); {_CORRUPT}"
     return f"clp-s failed (exit status {returncode}): {message}; {_CORRUPT}"
 
 

@@ -19,7 +19,13 @@ from logpager.errors import (
 )
 from logpager.search.datadir import ingest_hint, list_archive_ids
 
-__all__ = ["no_archives_error", "raise_for_failure", "stderr_message", "timeout_error"]
+__all__ = [
+    "no_archives_error",
+    "raise_for_failure",
+    "signal_name",
+    "stderr_message",
+    "timeout_error",
+]
 
 _LOG_PREFIX = re.compile(r"^\S+ \[(?:error|warning|info|debug)\] ", re.MULTILINE)
 
@@ -78,11 +84,10 @@ def raise_for_failure(returncode: int, err: bytes, query: str, data_dir: Path) -
     """
     message = stderr_message(err)
     if returncode < 0:
-        try:
-            name = signal.Signals(-returncode).name
-        except ValueError:
-            name = str(-returncode)
-        msg = f"clp-s was killed by signal {name} during the search; nothing was cached."
+        msg = (
+            f"clp-s was killed by signal {signal_name(returncode)} during the search; "
+            "nothing was cached."
+        )
         raise BackendCrashedError(msg)
     if returncode == 1:
         if "is logically false" in message:
@@ -95,3 +100,14 @@ def raise_for_failure(returncode: int, err: bytes, query: str, data_dir: Path) -
             raise no_archives_error(data_dir)
     msg = f"clp-s failed (exit status {returncode}): {message}; nothing was cached."
     raise BackendCrashedError(msg)
+
+
+def signal_name(returncode: int) -> str:
+    """
+    :param returncode: A negative exit status (the child was killed by a signal).
+    :return: The signal's name (``SIGABRT``), or its number when it has none.
+    """
+    try:
+        return signal.Signals(-returncode).name
+    except ValueError:
+        return str(-returncode)
