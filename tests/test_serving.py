@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 from pathlib import Path
 
+import anyio
 import pytest
 
 from logpager.errors import ServerStartupError
+from logpager.server import client_gone
 from logpager.server.process import bind_http_sockets, check_data_dir
 
 
@@ -49,3 +52,25 @@ def test_data_dir_that_is_a_file(tmp_path: Path) -> None:
     path.write_text("x")
     with pytest.raises(ServerStartupError, match="is not a directory"):
         check_data_dir(path)
+
+
+def test_a_client_gone_mid_request_is_one_info_line(caplog: pytest.LogCaptureFixture) -> None:
+    # What the MCP SDK logs when a client ends its session while its POST is handled.
+    client_gone.install()
+    client_gone.install()  # idempotent
+    sdk = logging.getLogger("mcp.server.streamable_http")
+    assert sum(isinstance(f, client_gone.ClientGoneFilter) for f in sdk.filters) == 1
+    with caplog.at_level(logging.INFO, logger="mcp.server.streamable_http"):
+        try:
+            raise anyio.ClosedResourceError
+        except anyio.ClosedResourceError:
+            sdk.exception("Error handling POST request")
+        try:
+            raise ValueError("a real failure")
+        except ValueError:
+            sdk.exception("Error handling POST request")
+    gone, real = caplog.records[-2:]
+    assert (gone.levelname, gone.exc_info) == ("INFO", None)
+    assert "client went away" in gone.getMessage()
+    assert real.levelname == "ERROR"
+    assert real.exc_info is not None

@@ -17,6 +17,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from logpager.errors import ServerStartupError
 from logpager.memory.allocators import configure_allocators
+from logpager.server import client_gone
 from logpager.server.app import create_server
 from logpager.server.auth import build_auth_provider
 from logpager.server.process import (
@@ -97,6 +98,7 @@ async def run_server_async(settings: Settings, *, server: FastMCP | None = None)
     """
     check_data_dir(settings.data_dir)
     configure_allocators(settings)
+    client_gone.install()
     if settings.transport == "stdio":
         server = server if server is not None else create_server(settings)
         if settings.metrics_port is None:
