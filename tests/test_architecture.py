@@ -28,14 +28,15 @@ ALLOWED: dict[str, set[str]] = {
     "memory.probe": FOUNDATION,
     "cache": FOUNDATION | {"cache"},
     "search": FOUNDATION | {"search", "cache", "memory.allocators"},
-    "sessions": FOUNDATION | {"sessions", "cache"},
+    "store": FOUNDATION | {"store", "cache"},
+    "sessions": FOUNDATION | {"sessions", "cache", "store"},
     "ingest": FOUNDATION | {"ingest", "search.datadir"},
     "analysis": FOUNDATION | {"analysis", "cache", "search"},
     "memory.governor": FOUNDATION | {"cache", "sessions", "memory.probe", "memory.allocators"},
     "server": FOUNDATION
-    | {"server", "cache", "search", "sessions", "memory", "ingest", "analysis"},
+    | {"server", "cache", "search", "sessions", "store", "memory", "ingest", "analysis"},
     "cli": FOUNDATION
-    | {"cli", "cache", "search", "sessions", "memory", "ingest", "server", "analysis"},
+    | {"cli", "cache", "search", "sessions", "store", "memory", "ingest", "server", "analysis"},
 }
 
 

@@ -260,8 +260,6 @@ def _one_shot(table: pa.Table, settings: Settings, total: int) -> QueryResult:
         for start in range(0, stored.num_rows, chunk_rows)
     ]
     return QueryResult(
-        schema=table.schema,
-        stored_schema=stored.schema,
         # One chunk at a time with chunk_bytes, the layout's definition, so this also checks
         # the builder's many-at-once layout (pack_chunks).
         chunks=[

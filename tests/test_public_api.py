@@ -10,7 +10,10 @@ import logpager
 EXPECTED = {
     # the seed's session layer
     "QueryResult",
+    "MemoryStore",
+    "RedisStore",
     "SessionManager",
+    "SessionStore",
     "SessionState",
     "Tombstone",
     "TombstoneReason",
@@ -29,9 +32,11 @@ EXPECTED = {
     # settings
     "Settings",
     "load_settings",
+    "open_store",
     # errors
     "LogpagerError",
     "SettingsError",
+    "StoreUnavailableError",
     "PageError",
     "InvalidPageIndexError",
     "InvalidArgumentError",

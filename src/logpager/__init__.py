@@ -30,6 +30,7 @@ from logpager.errors import (
     SessionExpiredError,
     SessionNotFoundError,
     SettingsError,
+    StoreUnavailableError,
     UnknownHandleError,
 )
 from logpager.ingest import IngestReport, ingest
@@ -40,6 +41,7 @@ from logpager.search import ClpSBackend, SearchBackend, SearchOutcome
 from logpager.search.pipeline import search_and_cache, search_and_cache_async
 from logpager.sessions import SessionManager, SessionState, Tombstone, TombstoneReason
 from logpager.settings import Settings, load_settings
+from logpager.store import MemoryStore, RedisStore, SessionStore, open_store
 
 __version__ = "0.1.0"
 
@@ -56,12 +58,14 @@ __all__ = [
     "InvalidTimestampError",
     "LogpagerError",
     "MemoryGovernor",
+    "MemoryStore",
     "NoArchivesError",
     "NoResultError",
     "PageError",
     "QueryResult",
     "QuerySpec",
     "QuerySyntaxError",
+    "RedisStore",
     "RerunFailedError",
     "ResultBuilder",
     "ResultEvictedError",
@@ -76,14 +80,17 @@ __all__ = [
     "SessionManager",
     "SessionNotFoundError",
     "SessionState",
+    "SessionStore",
     "Settings",
     "SettingsError",
+    "StoreUnavailableError",
     "Tombstone",
     "TombstoneReason",
     "UnknownHandleError",
     "__version__",
     "ingest",
     "load_settings",
+    "open_store",
     "search_and_cache",
     "search_and_cache_async",
 ]

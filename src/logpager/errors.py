@@ -16,6 +16,7 @@ Hierarchy::
     |   +-- InstructionsRequiredError  get_instructions() was not called first
     |   +-- UnknownHandleError     a result handle that is unknown, or not the caller's
     |   +-- NoResultError          nothing to page without a handle (names ``result_handle``)
+    |   +-- StoreUnavailableError  the session store cannot be reached (names the store)
     +-- SearchError                a search could not run or did not finish
     |   +-- QuerySyntaxError       the KQL query does not parse (carries the parser's text)
     |   +-- NoArchivesError        the data directory holds no archives yet
@@ -55,6 +56,7 @@ __all__ = [
     "SessionExpiredError",
     "SessionNotFoundError",
     "SettingsError",
+    "StoreUnavailableError",
     "UnknownHandleError",
 ]
 
@@ -181,6 +183,22 @@ class NoResultError(PageError):
             "No result to page on this connection: it has run no search (a client that opens "
             "a new connection per call, or a stateless MCP 2026-07-28 connection). Pass "
             "result_handle=<the result_handle returned by search_by_kql> to get_nth_page."
+        )
+
+
+class StoreUnavailableError(PageError):
+    """
+    The session store (e.g. Redis) did not answer; nothing was written half-way.
+
+    :param store: The store's address, without any password.
+    :param reason: What failed, in a few words.
+    """
+
+    def __init__(self, store: str, reason: str) -> None:
+        self.store = store
+        super().__init__(
+            f"The session store {store} is unavailable ({reason.rstrip('.')}). The server keeps "
+            "running; retry when the store is back, or ask its operator."
         )
 
 

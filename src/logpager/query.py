@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = ["NO_QUERY", "QuerySpec"]
 
@@ -73,6 +74,23 @@ class QuerySpec:
         :raise ValueError: If ``max_results`` is not positive.
         """
         return dataclasses.replace(self, max_results=max_results)
+
+    def to_dict(self) -> dict[str, Any]:
+        """:return: The spec as plain values (lists for tuples), for a session store."""
+        fields = dataclasses.asdict(self)
+        if self.archive_ids is not None:
+            fields["archive_ids"] = list(self.archive_ids)
+        return fields
+
+    @classmethod
+    def from_dict(cls, fields: dict[str, Any]) -> QuerySpec:
+        """
+        :param fields: What :meth:`to_dict` gave.
+        :return: The same spec.
+        :raise TypeError: If a field is unknown or missing.
+        :raise ValueError: If a cap or page size is not a positive integer.
+        """
+        return cls(**fields)
 
 
 NO_QUERY = QuerySpec("")

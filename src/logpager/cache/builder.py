@@ -14,14 +14,13 @@ from dataclasses import replace
 
 import pyarrow as pa
 
-from logpager.cache.codec.encode import encode_chunks, encode_group, encode_table
+from logpager.cache.codec.encode import encode_chunks, encode_group
 from logpager.cache.compressor import ChunkCompressor
 from logpager.cache.dictionary import train_dictionary
 from logpager.cache.result import QueryResult
 from logpager.cache.rows import check_schema, gather_latest_first
 from logpager.clock import Clock
 from logpager.query import NO_QUERY, QuerySpec
-from logpager.schema import RESULT_SCHEMA
 from logpager.settings import Settings
 
 __all__ = ["ResultBuilder"]
@@ -79,7 +78,6 @@ class ResultBuilder:
         self.group_rows = max(settings.build_group_rows // self.chunk_rows, 1) * self.chunk_rows
         """Rows encoded and compressed together: whole chunks, about ``build_group_rows``."""
         self._schema: pa.Schema | None = None
-        self._stored_schema: pa.Schema | None = None
         self._archive_names: list[str] = []
         self._accepted = 0  # rows taken in (at most the cap), encoded or pending
         self._pending: list[pa.RecordBatch] = []
@@ -211,7 +209,6 @@ class ResultBuilder:
         :param archive_ids: The archives the search covered (``None``: the spec's).
         :return: The compressed, pageable result.
         """
-        schema = self._schema or RESULT_SCHEMA
         while self._pending_rows and not self._compressor.over_limit:
             self._encode(min(self._pending_rows, self.group_rows), parallel=False)
         self._pending = []
@@ -219,13 +216,9 @@ class ResultBuilder:
             self._settle_dictionary(force=True)
         self._compressor.collect(keep_in_flight=0)
         self.close()
-        if self._stored_schema is None:
-            self._stored_schema = encode_table(schema.empty_table(), self.chunk_rows)[0].schema
         received = self.rows_received
         matches = max(total_matches if total_matches is not None else received, received)
         return QueryResult(
-            schema=schema,
-            stored_schema=self._stored_schema,
             chunks=self._compressor.chunks,
             archive_names=self._archive_names,
             dictionary=self._dictionary,
@@ -254,8 +247,6 @@ class ResultBuilder:
         stored = encode_group(table.slice(0, rows), self.chunk_rows, self._archive_names)
         self._pending = table.slice(rows).to_batches()
         self._pending_rows -= rows
-        if self._stored_schema is None:
-            self._stored_schema = stored.schema
         if not self._dictionary_known:
             self._untrained.append(stored)
             self._untrained_rows += rows

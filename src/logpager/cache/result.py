@@ -28,6 +28,7 @@ from typing import Any, overload
 
 import pyarrow as pa
 
+from logpager.cache.chunks import ChunkSource, HeldChunks
 from logpager.cache.codec.contexts import decompress
 from logpager.cache.codec.decode import decode_chunk_bytes
 from logpager.cache.codec.decoded import DecodedChunk, Link
@@ -104,8 +105,6 @@ class QueryResult:
         "_lazy",
         "_link_parts",
         "_link_template",
-        "_schema",
-        "_stored_schema",
         "chunk_rows",
         "created_at",
         "last_accessed",
@@ -114,14 +113,13 @@ class QueryResult:
         "page_size",
         "skipped_archives",
         "spec",
+        "store_key",
     )
 
     def __init__(
         self,
         *,
-        schema: pa.Schema,
-        stored_schema: pa.Schema,
-        chunks: list[bytes],
+        chunks: list[bytes] | ChunkSource,
         archive_names: list[str],
         dictionary: bytes | None,
         num_items: int,
@@ -133,9 +131,7 @@ class QueryResult:
         clock: Clock,
     ) -> None:
         """Use :meth:`from_batches` or :meth:`from_items`; this stores built chunks."""
-        self._schema = schema
-        self._stored_schema = stored_schema
-        self._chunks = chunks
+        self._chunks: ChunkSource = HeldChunks(chunks) if isinstance(chunks, list) else chunks
         self._archive_names = archive_names
         # Only the dictionary's bytes are held: decompression contexts are shared per thread
         # (codec.contexts.decompress), as one with a digested dictionary costs ~120 KB of C
@@ -155,6 +151,9 @@ class QueryResult:
         self.chunk_rows = chunk_rows
         self.skipped_archives: tuple[str, ...] = ()
         """Archives the search left out because they cannot be read; every page names them."""
+        self.store_key: str | None = None
+        """The session store's id for the chunks (None: this process holds them); see
+        :func:`logpager.cache.stored.keep_chunks_in`."""
         self.created_at = clock()
         self.last_accessed = self.created_at
 
@@ -277,7 +276,7 @@ class QueryResult:
     @property
     def compressed_bytes(self) -> int:
         """:return: Exact bytes of the compressed chunks and the dictionary."""
-        return sum(len(c) for c in self._chunks) + len(self._dictionary or b"")
+        return self._chunks.held_bytes + len(self._dictionary or b"")
 
     @property
     def decoded_bytes(self) -> int:

@@ -24,9 +24,6 @@ from logpager.clock import Clock
 from logpager.errors import (
     InstructionsRequiredError,
     PageError,
-    ResultExpiredError,
-    SessionNotFoundError,
-    UnknownHandleError,
 )
 from logpager.periodic import PeriodicTask
 from logpager.sessions.eviction import EvictionHooks
@@ -35,10 +32,12 @@ from logpager.sessions.intake import Results, build_result
 from logpager.sessions.principals import PrincipalAccess
 from logpager.sessions.registry import SessionRegistry
 from logpager.sessions.reuse import ResultReuse
-from logpager.sessions.revival import Rerunner, check_revivable, revive
+from logpager.sessions.revival import Rerunner
 from logpager.sessions.state import SessionState
-from logpager.sessions.tombstones import TombstoneReason
+from logpager.sessions.store_link import StoreLink
+from logpager.sessions.use import ResultUse
 from logpager.settings import Settings
+from logpager.store import SessionStore, open_store
 
 __all__ = ["SessionManager"]
 
@@ -47,7 +46,7 @@ logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 
-class SessionManager(EvictionHooks, PrincipalAccess, ResultReuse, ResultHistory):
+class SessionManager(EvictionHooks, PrincipalAccess, ResultReuse, ResultHistory, ResultUse):
     """
     All sessions of one server process.
 
@@ -58,6 +57,8 @@ class SessionManager(EvictionHooks, PrincipalAccess, ResultReuse, ResultHistory)
     :param settings: Full settings; the four values above override it when given.
     :param clock: Monotonic clock in seconds (tests pass a fake one).
     :param rerun: Rebuilds evicted results; without it, paging an evicted result errs.
+    :param store: Where sessions and results are shared with other processes (default: the
+        ``store_url`` setting's store; none when it is unset).
     """
 
     def __init__(
@@ -70,6 +71,7 @@ class SessionManager(EvictionHooks, PrincipalAccess, ResultReuse, ResultHistory)
         settings: Settings | None = None,
         clock: Clock = time.monotonic,
         rerun: Rerunner | None = None,
+        store: SessionStore | None = None,
     ) -> None:
         base = settings if settings is not None else Settings()
         overrides = {
@@ -85,7 +87,13 @@ class SessionManager(EvictionHooks, PrincipalAccess, ResultReuse, ResultHistory)
         self.settings = base.model_copy(update=overrides) if overrides else base
         # model_copy skips validation; re-validate so SessionManager(page_size=0) fails clearly.
         self.settings = Settings.model_validate(self.settings.model_dump())
-        self._registry = SessionRegistry(self.settings)
+        if store is None and self.settings.store_url is not None:
+            store = open_store(
+                self.settings.store_url, timeout_seconds=self.settings.store_timeout_seconds
+            )
+        self.store = store
+        link = StoreLink(store, self.settings, clock) if store is not None else None
+        self._registry = SessionRegistry(self.settings, link)
         self.sessions: dict[str, SessionState] = self._registry.sessions
         self.metrics = self._registry.metrics
         self.rerun = rerun
@@ -176,6 +184,8 @@ class SessionManager(EvictionHooks, PrincipalAccess, ResultReuse, ResultHistory)
         """
         with self._lock:
             owner = self._registry.handles.owner(handle)
+            if owner is None:
+                owner = self._registry.adopt(handle, self._clock())
             if owner is None or self.sessions[owner].principal != principal:
                 return None
             return owner
@@ -296,39 +306,6 @@ class SessionManager(EvictionHooks, PrincipalAccess, ResultReuse, ResultHistory)
         :raise PageError: Any of its subclasses, whose text is the agent-facing message.
         """
         return self._use(session_id, handle, lambda s, h: (h, s.use(h)))
-
-    def _use(
-        self, session_id: str, handle: str | None, use: Callable[[SessionState, str], _T]
-    ) -> _T:
-        with self._lock:
-            session = self._registry.live(session_id, self._clock())
-            if self.require_instructions and not session.is_instructions_retrieved:
-                raise InstructionsRequiredError
-            handle = handle if handle is not None else session.latest_handle
-            if handle is None:
-                raise SessionNotFoundError
-            result = session.results.get(handle)
-            tombstone = None
-            if result is None:
-                tombstone = session.tombstones.get(handle)
-                if tombstone is None:
-                    raise UnknownHandleError
-                rerun = check_revivable(tombstone, self.rerun, self.settings)
-            elif self._clock() - result.created_at > self._registry.query_ttl:
-                self._registry.drop_result(session, handle, TombstoneReason.EXPIRED)
-                raise ResultExpiredError
-            else:
-                used = use(session, handle)
-        if tombstone is not None:
-            # The re-run takes as long as a search: other sessions must not wait for it.
-            used, revived = revive(
-                self._registry, self._lock, session, tombstone, rerun, use, self._clock
-            )
-            if revived:
-                self._notify_cached()
-        if self.on_paged is not None:
-            self.on_paged()
-        return used
 
     def _notify_cached(self) -> None:
         for callback in self.on_cached:

@@ -16,7 +16,8 @@ from logpager.sessions.handles import HandleIndex, new_handle
 from logpager.sessions.metrics import SessionMetrics
 from logpager.sessions.principals import PrincipalIndex
 from logpager.sessions.state import HandleNote, SessionState
-from logpager.sessions.tombstones import TombstoneReason
+from logpager.sessions.store_link import StoreLink
+from logpager.sessions.tombstones import Tombstone, TombstoneReason
 from logpager.settings import Settings
 
 __all__ = ["SessionRegistry"]
@@ -30,10 +31,12 @@ class SessionRegistry:
     Not locked itself: the manager calls it under its lock only.
 
     :param settings: The per-session bounds and the number of expired ids remembered.
+    :param link: The session store every change is written to (None: this process only).
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, link: StoreLink | None = None) -> None:
         self.settings = settings
+        self.link = link
         self.sessions: dict[str, SessionState] = {}
         self.metrics = SessionMetrics()
         self.handles = HandleIndex()
@@ -132,6 +135,9 @@ class SessionRegistry:
         :return: The result's new handle.
         """
         handle = new_handle()
+        if self.link is not None:
+            # Written first: if the store does not answer, nothing here has changed.
+            self.link.publish(session, handle, result, latest=True)
         session.notes[handle] = note if note is not None else HandleNote(result.created_at)
         self._add(session, handle, result, latest=True)
         if session.principal is not None:
@@ -146,8 +152,10 @@ class SessionRegistry:
 
         :param session: The live session that owned the handle.
         :param handle: The result's handle.
-        :param result: The re-run result.
+        :param result: The re-run result, or the result read back from the store.
         """
+        if self.link is not None and result.store_key is None:
+            self.link.publish(session, handle, result, latest=False)
         self._add(session, handle, result, latest=False)
         note = session.notes.get(handle)
         if note is not None:
@@ -182,10 +190,67 @@ class SessionRegistry:
         freed, forgotten = session.drop_result(
             handle, reason, self.settings.max_tombstones_per_session
         )
+        if self.link is not None and reason is TombstoneReason.EXPIRED:
+            # An eviction is this process's own: the store still holds the result.
+            self.link.forget(session, handle, reason)
         self.handles.forget(forgotten)
         if reason is TombstoneReason.EXPIRED:
             self.metrics.results_expired += 1
         return freed
+
+    def adopt(self, handle: str, now: float) -> str | None:
+        """
+        Takes in a handle another process (or this one before a restart) issued: its session
+        is made here if need be, and its result read from the store, or left as a tombstone.
+
+        :param handle: A handle this process does not hold.
+        :param now: Current clock reading.
+        :return: The id of the session that owns it, or None if the store knows no such
+            handle (or there is no store).
+        :raise StoreUnavailableError: If the store does not answer.
+        """
+        if self.link is None:
+            return None
+        record = self.link.lookup(handle)
+        if record is None:
+            return None
+        session = self.sessions.get(record.session_id)
+        if session is not None and session.principal != record.principal:
+            return None
+        if session is None:
+            stored = self.link.session_record(record.session_id)
+            session = self.get_or_create(record.session_id, now, record.principal)
+            session.is_instructions_retrieved = stored is not None and stored.instructed
+        result = self.link.restore(record)
+        if result is None:
+            tombstone: Tombstone = self.link.tombstone(handle, record)
+            session.tombstones[handle] = tombstone
+            session.latest_handle = session.latest_handle or handle
+        else:
+            self._add(session, handle, result, latest=session.latest_handle is None)
+        self.handles.add(handle, session.session_id)
+        return session.session_id
+
+    def restore_evicted(self, session: SessionState, tombstone: Tombstone) -> bool:
+        """
+        Puts back a result this process evicted, or took in as a tombstone, when the store
+        still holds it whole (no re-run needed).
+
+        :param session: The session that owns the tombstone.
+        :param tombstone: What remains of the result here.
+        :return: Whether the result is held again.
+        :raise StoreUnavailableError: If the store does not answer.
+        """
+        if self.link is None or tombstone.reason is not TombstoneReason.EVICTED:
+            return False
+        record = self.link.lookup(tombstone.handle)
+        if record is None or record.session_id != session.session_id:
+            return False
+        result = self.link.restore(record)
+        if result is None:
+            return False
+        self._add(session, tombstone.handle, result, latest=False)
+        return True
 
     def evict(self, session: SessionState, handle: str) -> int:
         """

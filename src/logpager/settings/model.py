@@ -1,8 +1,9 @@
 """The one settings object: every tunable of logpager, once, grouped by the part it tunes.
 
 Each group of fields lives in the module of its part (:mod:`.sessions`, :mod:`.chunks`,
-:mod:`.search`, :mod:`.server`, :mod:`.memory`, :mod:`.ingest`); :class:`Settings` is all of
-them in one validated object that reads ``LOGPAGER_<NAME>`` environment variables.
+:mod:`.search`, :mod:`.server`, :mod:`.memory`, :mod:`.ingest`, :mod:`.store`);
+:class:`Settings` is all of them in one validated object that reads ``LOGPAGER_<NAME>``
+environment variables.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from logpager.settings.memory import MemoryFields
 from logpager.settings.search import SearchFields
 from logpager.settings.server import ServerFields
 from logpager.settings.sessions import SessionFields
+from logpager.settings.store import StoreFields
 
 __all__ = ["Settings"]
 
@@ -28,6 +30,7 @@ class Settings(
     MemoryFields,
     IngestFields,
     AnalysisFields,
+    StoreFields,
     BaseSettings,
 ):
     """

@@ -1,0 +1,253 @@
+"""A session store in Redis (one server or a Redis Cluster), shared by every replica.
+
+Keys, under the prefix ``lp:``:
+
+- ``lp:{RID}:meta`` (string) and ``lp:{RID}:chunks`` (hash of chunk index to bytes): one
+  result; the ``{RID}`` hash tag puts both on one Cluster slot, so a result is written and
+  read on one node. A hash of chunks rather than a key per chunk: Redis evicts a result's
+  chunks as one key under ``maxmemory``, so a result is lost whole or not at all, and one
+  key's overhead (~70 bytes) is paid once, not per chunk.
+- ``lp:h:{HANDLE}``, ``lp:s:{SESSION}``, ``lp:p:{PRINCIPAL}`` (strings): msgpack records of
+  a handle, a session and a principal; session and principal names are hashed into the key,
+  so no name can reach another key.
+
+Every key has a TTL: results the query TTL, sessions and handles the session TTL (renewed
+on use), principals the session TTL (renewed when written). ``maxmemory`` with an
+``allkeys-lru`` policy bounds Redis's memory; a result it evicts is re-run from its handle
+record, as a result the memory governor evicted is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import redis
+from redis.backoff import NoBackoff
+from redis.cluster import RedisCluster
+from redis.retry import Retry
+
+from logpager.errors import StoreUnavailableError
+from logpager.store.records import (
+    HandleRecord,
+    PrincipalRecord,
+    Record,
+    SessionRecord,
+    pack,
+    unpack,
+)
+
+_R = TypeVar("_R", HandleRecord, SessionRecord, PrincipalRecord)
+
+__all__ = ["RedisStore"]
+
+_T = TypeVar("_T")
+
+# Chunks go to Redis in batches of about this many bytes: one command per batch keeps a big
+# result's write from building one command of its whole size in both processes' memory.
+_WRITE_BATCH_BYTES = 1 << 20
+
+
+def _ms(seconds: float) -> int:
+    return max(1, round(seconds * 1000))
+
+
+def _hashed(name: str) -> str:
+    return hashlib.sha256(name.encode()).hexdigest()[:32]
+
+
+class RedisStore:
+    """
+    :class:`~logpager.store.SessionStore` in Redis.
+
+    :param client: A connected ``redis.Redis`` or ``redis.cluster.RedisCluster`` (bytes
+        responses).
+    :param address: Where it is, without any password.
+    """
+
+    def __init__(self, client: redis.Redis | RedisCluster, address: str) -> None:
+        self._client = client
+        self._address = address
+
+    @classmethod
+    def from_url(cls, url: str, address: str, *, timeout_seconds: float) -> RedisStore:
+        """
+        :param url: ``redis://``, ``rediss://`` or ``redis+cluster://`` (a Cluster's node).
+        :param address: The URL without its password.
+        :param timeout_seconds: Longest wait for a connection or an answer.
+        :return: A store (no connection is made until the first call).
+        """
+        options: dict[str, Any] = {
+            "socket_timeout": timeout_seconds,
+            "socket_connect_timeout": timeout_seconds,
+            # One retry on a fresh connection: after a Redis restart the pooled connections
+            # are dead, and the first call on each must not fail for that alone. More retries
+            # (redis-py's default backs off exponentially) would hold a page for seconds
+            # while Redis is down, instead of saying so.
+            "retry": Retry(NoBackoff(), 1),
+        }
+        if url.startswith("redis+cluster://"):
+            client: redis.Redis | RedisCluster = RedisCluster.from_url(
+                "redis://" + url.removeprefix("redis+cluster://"), **options
+            )
+        else:
+            client = redis.Redis.from_url(url, **options)
+        return cls(client, address)
+
+    @property
+    def address(self) -> str:
+        """:return: The store's URL without its password."""
+        return self._address
+
+    # --- results ---------------------------------------------------------------------------------
+
+    def put_result(
+        self, result_id: str, meta: bytes, chunks: Sequence[bytes], ttl_seconds: float
+    ) -> None:
+        """See :meth:`logpager.store.SessionStore.put_result`."""
+        chunks_key, meta_key = self._result_keys(result_id)
+        ttl = _ms(ttl_seconds)
+
+        def write() -> None:
+            pipe = self._client.pipeline(transaction=False)
+            pipe.delete(chunks_key)
+            batch: dict[str, bytes] = {}
+            size = 0
+            for index, chunk in enumerate(chunks):
+                batch[str(index)] = chunk
+                size += len(chunk)
+                if size >= _WRITE_BATCH_BYTES:
+                    pipe.hset(chunks_key, mapping=batch)  # type: ignore[arg-type]
+                    batch, size = {}, 0
+            if batch:
+                pipe.hset(chunks_key, mapping=batch)  # type: ignore[arg-type]
+            pipe.pexpire(chunks_key, ttl)
+            # The meta record last: until it is there, the result does not exist for readers.
+            pipe.set(meta_key, meta, px=ttl)
+            pipe.execute()
+
+        self._call(write)
+
+    def result_meta(self, result_id: str) -> tuple[bytes, int] | None:
+        """See :meth:`logpager.store.SessionStore.result_meta`."""
+        chunks_key, meta_key = self._result_keys(result_id)
+
+        def read() -> tuple[bytes, int] | None:
+            pipe = self._client.pipeline(transaction=False)
+            pipe.get(meta_key)
+            pipe.hlen(chunks_key)
+            meta, count = pipe.execute()
+            return None if meta is None else (bytes(meta), int(count))
+
+        return self._call(read)
+
+    def chunk(self, result_id: str, index: int) -> bytes | None:
+        """See :meth:`logpager.store.SessionStore.chunk`."""
+        chunks_key, _ = self._result_keys(result_id)
+        found = self._call(lambda: self._client.hget(chunks_key, str(index)))
+        return None if found is None else bytes(found)  # type: ignore[arg-type]
+
+    def drop_result(self, result_id: str) -> None:
+        """See :meth:`logpager.store.SessionStore.drop_result`."""
+        chunks_key, meta_key = self._result_keys(result_id)
+
+        def drop() -> None:
+            # Meta first: a reader never finds a record whose chunks are gone by design.
+            pipe = self._client.pipeline(transaction=False)
+            pipe.delete(meta_key)
+            pipe.delete(chunks_key)
+            pipe.execute()
+
+        self._call(drop)
+
+    # --- records ---------------------------------------------------------------------------------
+
+    def put_handle(self, handle: str, record: HandleRecord, ttl_seconds: float) -> None:
+        """See :meth:`logpager.store.SessionStore.put_handle`."""
+        self._put(self._handle_key(handle), record, ttl_seconds)
+
+    def handle(self, handle: str) -> HandleRecord | None:
+        """See :meth:`logpager.store.SessionStore.handle`."""
+        found: HandleRecord | None = self._get(self._handle_key(handle), HandleRecord)
+        return found
+
+    def put_session(self, record: SessionRecord, ttl_seconds: float) -> None:
+        """See :meth:`logpager.store.SessionStore.put_session`."""
+        self._put(self._session_key(record.session_id), record, ttl_seconds)
+
+    def session(self, session_id: str) -> SessionRecord | None:
+        """See :meth:`logpager.store.SessionStore.session`."""
+        found: SessionRecord | None = self._get(self._session_key(session_id), SessionRecord)
+        return found
+
+    def put_principal(self, principal: str, record: PrincipalRecord, ttl_seconds: float) -> None:
+        """See :meth:`logpager.store.SessionStore.put_principal`."""
+        self._put(f"lp:p:{_hashed(principal)}", record, ttl_seconds)
+
+    def principal(self, principal: str) -> PrincipalRecord | None:
+        """See :meth:`logpager.store.SessionStore.principal`."""
+        found: PrincipalRecord | None = self._get(f"lp:p:{_hashed(principal)}", PrincipalRecord)
+        return found
+
+    def touch(self, handle: str, session_id: str, ttl_seconds: float) -> None:
+        """See :meth:`logpager.store.SessionStore.touch`."""
+        ttl = _ms(ttl_seconds)
+
+        def touch() -> None:
+            pipe = self._client.pipeline(transaction=False)
+            pipe.pexpire(self._handle_key(handle), ttl)
+            pipe.pexpire(self._session_key(session_id), ttl)
+            pipe.execute()
+
+        self._call(touch)
+
+    def ping(self) -> None:
+        """See :meth:`logpager.store.SessionStore.ping`."""
+        self._call(self._client.ping)
+
+    def close(self) -> None:
+        """See :meth:`logpager.store.SessionStore.close`."""
+        self._client.close()
+
+    # --- internals -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _result_keys(result_id: str) -> tuple[str, str]:
+        return f"lp:{{{result_id}}}:chunks", f"lp:{{{result_id}}}:meta"
+
+    @staticmethod
+    def _handle_key(handle: str) -> str:
+        # Handles are this server's own 32-character tokens when valid; a caller's string is
+        # hashed so that nothing it sends can name another kind of key.
+        return f"lp:h:{_hashed(handle)}"
+
+    @staticmethod
+    def _session_key(session_id: str) -> str:
+        return f"lp:s:{_hashed(session_id)}"
+
+    def _put(self, key: str, record: Record, ttl_seconds: float) -> None:
+        data = pack(record)
+        self._call(lambda: self._client.set(key, data, px=_ms(ttl_seconds)))
+
+    def _get(self, key: str, kind: type[_R]) -> _R | None:
+        data = self._call(lambda: self._client.get(key))
+        if data is None:
+            return None
+        return unpack(bytes(data), kind)  # type: ignore[arg-type]
+
+    def _call(self, work: Callable[[], _T]) -> _T:
+        try:
+            return work()
+        except redis.exceptions.ResponseError as exc:
+            if str(exc).startswith("OOM"):
+                raise StoreUnavailableError(
+                    self._address,
+                    "it is full: maxmemory is reached and its policy evicts "
+                    "nothing; set maxmemory-policy allkeys-lru",
+                ) from exc
+            raise StoreUnavailableError(self._address, f"it answered {exc}") from exc
+        except redis.exceptions.RedisError as exc:
+            raise StoreUnavailableError(
+                self._address, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            ) from exc
