@@ -49,6 +49,13 @@ def add_serve_parser(subparsers: SubParsers) -> argparse.ArgumentParser:
         help="stdio: serve GET /metrics and /health on this 127.0.0.1 port (HTTP: on its port)",
     )
     parser.add_argument(
+        "--store",
+        default=None,
+        metavar="URL",
+        help="session store shared by replicas and kept across restarts: redis://HOST:PORT/DB, "
+        "redis+cluster://HOST:PORT or memory:// (default: this process only)",
+    )
+    parser.add_argument(
         "--samples", action="store_true", help="ingest the bundled samples into an empty data dir"
     )
     _add_auth_options(parser)
@@ -110,6 +117,7 @@ def run_serve(args: argparse.Namespace) -> int:
             "auth_jwt_issuer": args.jwt_issuer,
             "auth_jwt_audience": args.jwt_audience,
             "allow_unauthenticated": args.allow_unauthenticated,
+            "store_url": args.store,
         }.items()
         if v is not None
     }

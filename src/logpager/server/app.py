@@ -125,7 +125,9 @@ def create_server(
     # Both answer without a token even when auth is on (see README, "Metrics and health"):
     # they hold counts, never log content; Host and Origin checks still apply over HTTP.
     mcp.custom_route("/metrics", methods=["GET"])(ServerMetrics(tools, tools.observer).endpoint)
-    mcp.custom_route("/health", methods=["GET"])(HealthCheck(tools.backend).endpoint)
+    mcp.custom_route("/health", methods=["GET"])(
+        HealthCheck(tools.backend, tools.manager.store).endpoint
+    )
     return mcp
 
 
@@ -142,6 +144,8 @@ def _build_tools(
     backend = backend if backend is not None else ClpSBackend(settings)
     if manager is None:
         manager = SessionManager(settings=settings)
+        if manager.store is not None:
+            logger.info("sessions and results are kept in the store %s", manager.store.address)
         if governor is None:
             governor = MemoryGovernor(manager)
     if manager.rerun is None:

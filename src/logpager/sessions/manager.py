@@ -157,6 +157,10 @@ class SessionManager(EvictionHooks, PrincipalAccess, ResultReuse, ResultHistory,
             session.is_instructions_retrieved = True
             if principal is not None:
                 self._registry.principals.mark_instructed(principal)
+            if self._registry.link is not None:
+                self._registry.link.write_session(session, latest_handle=session.latest_handle)
+                if principal is not None:
+                    self._registry.link.mark_instructed(principal)
             return session
 
     def note_tool_call(self, session_id: str, *, principal: str | None = None) -> SessionState:

@@ -67,6 +67,8 @@ class PrincipalAccess:
         """:param principal: A principal that called ``get_instructions()``."""
         with self._lock:
             self._registry.principals.mark_instructed(principal)
+            if self._registry.link is not None:
+                self._registry.link.mark_instructed(principal)
 
     def is_principal_instructed(self, principal: str) -> bool:
         """
@@ -74,7 +76,17 @@ class PrincipalAccess:
         :return: Whether it has called ``get_instructions()`` on any connection.
         """
         with self._lock:
-            return self._registry.principals.is_instructed(principal)
+            if self._registry.principals.is_instructed(principal):
+                return True
+            link = self._registry.link
+            if link is None:
+                return False
+            # Instructed on another replica (or before a restart): remembered here from now on.
+            known = link.principal(principal)
+            if known is None or not known.instructed:
+                return False
+            self._registry.principals.mark_instructed(principal)
+            return True
 
     def latest_handle_for(self, principal: str) -> str | None:
         """
@@ -82,6 +94,12 @@ class PrincipalAccess:
         :return: The handle of its newest result, on whichever connection it searched.
         """
         with self._lock:
+            link = self._registry.link
+            if link is not None:
+                # The store's is the newest of every replica's.
+                known = link.principal(principal)
+                if known is not None and known.latest_handle is not None:
+                    return known.latest_handle
             return self._registry.principals.latest(principal)
 
     def latest_handle_of(self, session_id: str) -> str | None:
