@@ -54,7 +54,7 @@ class RedisServer:
 
     directory: Path
     maxmemory: int = 0
-    policy: str = "allkeys-lru"
+    policy: str = "volatile-ttl"
     cluster: bool = False
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
@@ -80,8 +80,12 @@ class RedisServer:
         ]  # fmt: skip
         if self.cluster:
             args += ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"]
-        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        _wait_answering(self.port)
+        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            _wait_answering(self.port)
+        except TimeoutError:
+            self.stop()
+            raise
         return self
 
     def stop(self) -> None:
@@ -118,6 +122,21 @@ class RedisServer:
         raise RuntimeError(msg)
 
 
+def _bus_safe_port() -> int:
+    # A Cluster node also listens on its port + 10000 (the cluster bus): the port must leave
+    # room for it below 65536, and that bus port must be free too.
+    while True:
+        port = free_port()
+        if port + 10000 > 65535:
+            continue
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port + 10000))
+            except OSError:
+                continue
+        return port
+
+
 @dataclass
 class RedisCluster:
     """
@@ -138,7 +157,8 @@ class RedisCluster:
     def start(self) -> RedisCluster:
         """:return: This cluster, its 16384 slots assigned and its state ok."""
         self.nodes = [
-            RedisServer(self.directory / f"node{i}", cluster=True).start() for i in range(3)
+            RedisServer(self.directory / f"node{i}", cluster=True, port=_bus_safe_port()).start()
+            for i in range(3)
         ]
         subprocess.run(
             [
@@ -151,7 +171,8 @@ class RedisCluster:
             timeout=60,
         )  # fmt: skip
         deadline = time.monotonic() + 30
-        while "cluster_state:ok" not in self.nodes[0].cli("CLUSTER", "INFO"):
+        # Every node must see the whole cluster before a client may be routed to it.
+        while not all("cluster_state:ok" in n.cli("CLUSTER", "INFO") for n in self.nodes):
             if time.monotonic() > deadline:
                 msg = "the Redis Cluster did not reach cluster_state:ok in 30 s"
                 raise TimeoutError(msg)

@@ -21,10 +21,7 @@ from typing import TypeVar
 
 from logpager.cache import PageDict, QueryResult
 from logpager.clock import Clock
-from logpager.errors import (
-    InstructionsRequiredError,
-    PageError,
-)
+from logpager.errors import InstructionsRequiredError, PageError, StoreUnavailableError
 from logpager.periodic import PeriodicTask
 from logpager.sessions.eviction import EvictionHooks
 from logpager.sessions.history import ResultHistory
@@ -243,7 +240,8 @@ class SessionManager(EvictionHooks, PrincipalAccess, ResultReuse, ResultHistory,
         :param end_ms: Upper time bound of the search, if any.
         :param total_matches: All matches the engine counted (when more than given).
         :param archive_ids: The archives searched, for re-runs on the same data.
-        :return: ``(first_page, total_pages)``; on refusal ``({"Error": ...}, 0)``.
+        :return: ``(first_page, total_pages)``; on refusal (instructions first, or a session
+            store that does not answer) ``({"Error": ...}, 0)``.
         :raise TypeError: If ``results`` mixes strings and dicts.
         """
         with self._lock:
@@ -264,7 +262,10 @@ class SessionManager(EvictionHooks, PrincipalAccess, ResultReuse, ResultHistory,
         with self._lock:
             # The build ran unlocked (it can take a while); the session may be gone since.
             session = self.get_or_create_session(session_id)
-            handle = self._registry.add_new(session, result)
+            try:
+                handle = self._registry.add_new(session, result)
+            except StoreUnavailableError as exc:
+                return {"Error": str(exc)}, 0
             page = session.serve(handle, 0)
         self._notify_cached()
         return page, result.num_pages

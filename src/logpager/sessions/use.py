@@ -46,7 +46,7 @@ class ResultUse:
         self, session_id: str, handle: str | None, use: Callable[[SessionState, str], _T]
     ) -> _T:
         with self._lock:
-            session = self._registry.live(session_id, self._clock())
+            session = self._live(session_id, handle)
             if self.require_instructions and not session.is_instructions_retrieved:
                 raise InstructionsRequiredError
             handle = handle if handle is not None else session.latest_handle
@@ -67,6 +67,16 @@ class ResultUse:
         if self.on_paged is not None:
             self.on_paged()
         return used
+
+    def _live(self, session_id: str, handle: str | None) -> SessionState:
+        """The live session, taken in from the session store if another process made it."""
+        registry = self._registry
+        try:
+            return registry.live(session_id, self._clock())
+        except SessionNotFoundError:
+            if handle is None or registry.adopt(handle, self._clock()) != session_id:
+                raise
+            return registry.live(session_id, self._clock())
 
     def _use_held(
         self, session: SessionState, handle: str, use: Callable[[SessionState, str], _T]

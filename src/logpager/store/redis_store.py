@@ -11,10 +11,15 @@ Keys, under the prefix ``lp:``:
   a handle, a session and a principal; session and principal names are hashed into the key,
   so no name can reach another key.
 
-Every key has a TTL: results the query TTL, sessions and handles the session TTL (renewed
-on use), principals the session TTL (renewed when written). ``maxmemory`` with an
-``allkeys-lru`` policy bounds Redis's memory; a result it evicts is re-run from its handle
-record, as a result the memory governor evicted is.
+Every key has a TTL: results the query TTL from when they were built, handles and sessions
+the session TTL (renewed on use, and never shorter than the query TTL), principals the
+session TTL (renewed when written). Redis's memory is bounded by ``maxmemory``; the policy
+to give it is ``volatile-ttl``: results, whose TTLs are the shortest, go first, oldest
+first, and the small handle records stay, so a handle whose result Redis evicted is re-run
+from its record, as a result the memory governor evicted is. Measured here with room for
+four results of twenty: ``volatile-ttl`` re-ran every evicted result, while ``allkeys-lru``
+evicted handle records as readily as results (each key of a result was written at the same
+moment), so some handles became unknown instead of re-run.
 """
 
 from __future__ import annotations
@@ -23,11 +28,11 @@ import hashlib
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-import redis
 from redis.backoff import NoBackoff
 from redis.cluster import RedisCluster
 from redis.retry import Retry
 
+import redis
 from logpager.errors import StoreUnavailableError
 from logpager.store.records import (
     HandleRecord,
@@ -106,7 +111,7 @@ class RedisStore:
         self, result_id: str, meta: bytes, chunks: Sequence[bytes], ttl_seconds: float
     ) -> None:
         """See :meth:`logpager.store.SessionStore.put_result`."""
-        chunks_key, meta_key = self._result_keys(result_id)
+        chunks_key, meta_key = self.result_keys(result_id)
         ttl = _ms(ttl_seconds)
 
         def write() -> None:
@@ -131,7 +136,7 @@ class RedisStore:
 
     def result_meta(self, result_id: str) -> tuple[bytes, int] | None:
         """See :meth:`logpager.store.SessionStore.result_meta`."""
-        chunks_key, meta_key = self._result_keys(result_id)
+        chunks_key, meta_key = self.result_keys(result_id)
 
         def read() -> tuple[bytes, int] | None:
             pipe = self._client.pipeline(transaction=False)
@@ -144,13 +149,13 @@ class RedisStore:
 
     def chunk(self, result_id: str, index: int) -> bytes | None:
         """See :meth:`logpager.store.SessionStore.chunk`."""
-        chunks_key, _ = self._result_keys(result_id)
+        chunks_key, _ = self.result_keys(result_id)
         found = self._call(lambda: self._client.hget(chunks_key, str(index)))
         return None if found is None else bytes(found)  # type: ignore[arg-type]
 
     def drop_result(self, result_id: str) -> None:
         """See :meth:`logpager.store.SessionStore.drop_result`."""
-        chunks_key, meta_key = self._result_keys(result_id)
+        chunks_key, meta_key = self.result_keys(result_id)
 
         def drop() -> None:
             # Meta first: a reader never finds a record whose chunks are gone by design.
@@ -213,7 +218,11 @@ class RedisStore:
     # --- internals -------------------------------------------------------------------------------
 
     @staticmethod
-    def _result_keys(result_id: str) -> tuple[str, str]:
+    def result_keys(result_id: str) -> tuple[str, str]:
+        """
+        :param result_id: A result's id.
+        :return: The keys of its chunks and of its meta record (one hash tag: one slot).
+        """
         return f"lp:{{{result_id}}}:chunks", f"lp:{{{result_id}}}:meta"
 
     @staticmethod
@@ -240,11 +249,13 @@ class RedisStore:
         try:
             return work()
         except redis.exceptions.ResponseError as exc:
-            if str(exc).startswith("OOM"):
+            # The pipeline's error wraps Redis's "OOM command not allowed when used memory >
+            # 'maxmemory'" in its own words.
+            if "maxmemory" in str(exc):
                 raise StoreUnavailableError(
                     self._address,
                     "it is full: maxmemory is reached and its policy evicts "
-                    "nothing; set maxmemory-policy allkeys-lru",
+                    "nothing; set maxmemory-policy volatile-ttl",
                 ) from exc
             raise StoreUnavailableError(self._address, f"it answered {exc}") from exc
         except redis.exceptions.RedisError as exc:
