@@ -155,9 +155,7 @@ class SessionManager(EvictionHooks, PrincipalAccess, ResultReuse, ResultHistory,
             if principal is not None:
                 self._registry.principals.mark_instructed(principal)
             if self._registry.link is not None:
-                self._registry.link.write_session(session, latest_handle=session.latest_handle)
-                if principal is not None:
-                    self._registry.link.mark_instructed(principal)
+                self._registry.link.note_instructed(session, principal)
             return session
 
     def note_tool_call(self, session_id: str, *, principal: str | None = None) -> SessionState:

@@ -68,7 +68,7 @@ class PrincipalAccess:
         with self._lock:
             self._registry.principals.mark_instructed(principal)
             if self._registry.link is not None:
-                self._registry.link.mark_instructed(principal)
+                self._registry.link.note_instructed(None, principal)
 
     def is_principal_instructed(self, principal: str) -> bool:
         """

@@ -134,11 +134,26 @@ class StoreLink:
             self._session_ttl,
         )
 
-    def mark_instructed(self, principal: str) -> None:
-        """:param principal: A principal that called ``get_instructions()``."""
-        known = self.store.principal(principal)
-        latest = known.latest_handle if known is not None else None
-        self.store.put_principal(principal, PrincipalRecord(latest, True), self._session_ttl)
+    def note_instructed(self, session: SessionState | None, principal: str | None) -> None:
+        """
+        Records that ``get_instructions()`` was called, best effort: instructions never fail
+        for the store's sake (this process remembers them either way), so a store that does
+        not answer is only logged.
+
+        :param session: The session it was called in (None: a stateless call).
+        :param principal: The authenticated caller, if any.
+        """
+        try:
+            if session is not None:
+                self.write_session(session, latest_handle=session.latest_handle)
+            if principal is not None:
+                known = self.store.principal(principal)
+                latest = known.latest_handle if known is not None else None
+                self.store.put_principal(
+                    principal, PrincipalRecord(latest, True), self._session_ttl
+                )
+        except StoreUnavailableError as exc:
+            logger.warning("could not record instructions in the store: %s", exc)
 
     def forget(self, session: SessionState, handle: str, reason: TombstoneReason) -> None:
         """
