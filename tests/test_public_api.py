@@ -54,6 +54,7 @@ EXPECTED = {
     "NoArchivesError",
     "SearchTimeoutError",
     "BackendCrashedError",
+    "ChunkLostError",
     "DerivedResultEvictedError",
     "InvalidTimestampError",
     "IngestError",

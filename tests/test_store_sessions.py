@@ -16,7 +16,7 @@ from harness.redis import RedisServer
 from harness.rows import make_events
 from logpager.cache import QueryResult
 from logpager.cache.stored import held_chunks
-from logpager.errors import ResultExpiredError
+from logpager.errors import ChunkLostError, ResultExpiredError
 from logpager.query import QuerySpec
 from logpager.sessions import SessionManager
 from logpager.settings import Settings
@@ -254,3 +254,19 @@ def test_a_handle_whose_result_was_never_finished_is_not_served(
     assert owner is not None
     assert b.page(owner, 3, handle) == pages[3]
     assert len(replicas.reruns) == 1
+
+
+def test_analysis_of_a_result_the_store_lost_stops_with_a_clear_error(connect: Any) -> None:
+    replicas = Replicas(connect)
+    a = replicas.process()
+    handle, _ = cache(a)
+    _, result = a.result("s1", handle)
+    assert result.store_key is not None
+    a.store.drop_result(result.store_key)  # type: ignore[union-attr]
+    result.drop_decoded()
+    with pytest.raises(ChunkLostError, match="Page it again to re-run"):
+        list(result.record_batches())
+    # Paging it re-runs it; analysis then works on the re-run result.
+    assert a.page("s1", 0, handle)["items"]
+    _, again = a.result("s1", handle)
+    assert sum(b.num_rows for b in again.record_batches()) == EVENTS

@@ -9,6 +9,7 @@ from __future__ import annotations
 from logpager.cache import QueryResult, ResultBuilder
 from logpager.errors import (
     BackendCrashedError,
+    ChunkLostError,
     DerivedResultEvictedError,
     IngestError,
     InstructionsRequiredError,
@@ -48,6 +49,7 @@ __version__ = "0.1.0"
 __all__ = [
     "RESULT_SCHEMA",
     "BackendCrashedError",
+    "ChunkLostError",
     "ClpSBackend",
     "DerivedResultEvictedError",
     "IngestError",

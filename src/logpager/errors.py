@@ -17,6 +17,7 @@ Hierarchy::
     |   +-- UnknownHandleError     a result handle that is unknown, or not the caller's
     |   +-- NoResultError          nothing to page without a handle (names ``result_handle``)
     |   +-- StoreUnavailableError  the session store cannot be reached (names the store)
+    |   +-- ChunkLostError         the session store lost a result's chunk (evicted it)
     +-- SearchError                a search could not run or did not finish
     |   +-- QuerySyntaxError       the KQL query does not parse (carries the parser's text)
     |   +-- NoArchivesError        the data directory holds no archives yet
@@ -35,6 +36,7 @@ from __future__ import annotations
 __all__ = [
     "INSTRUCTIONS_REQUIRED_TEXT",
     "BackendCrashedError",
+    "ChunkLostError",
     "DerivedResultEvictedError",
     "IngestError",
     "InstructionsRequiredError",
@@ -199,6 +201,22 @@ class StoreUnavailableError(PageError):
         super().__init__(
             f"The session store {store} is unavailable ({reason.rstrip('.')}). The server keeps "
             "running; retry when the store is back, or ask its operator."
+        )
+
+
+class ChunkLostError(PageError):
+    """
+    A chunk a result was built with is no longer in the session store (Redis evicted it under
+    ``maxmemory``); paging the result re-runs it, work in progress on it stops with this.
+
+    :param index: The chunk that is gone.
+    """
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        super().__init__(
+            "The session store no longer holds this result (it was evicted to free memory). "
+            "Page it again to re-run its query, or run a new query."
         )
 
 

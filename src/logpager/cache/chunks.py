@@ -5,20 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Protocol
 
-__all__ = ["ChunkLostError", "ChunkSource", "HeldChunks"]
-
-
-class ChunkLostError(LookupError):
-    """
-    A chunk a result was built with is no longer where it was kept (a store evicted or lost
-    it); the result must be treated as evicted.
-
-    :param index: The chunk that is gone.
-    """
-
-    def __init__(self, index: int) -> None:
-        self.index = index
-        super().__init__(f"chunk {index} is no longer held by the session store")
+__all__ = ["ChunkSource", "HeldChunks"]
 
 
 class ChunkSource(Protocol):

@@ -7,9 +7,9 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar, cast
 
-from logpager.cache.chunks import ChunkLostError
 from logpager.clock import Clock
 from logpager.errors import (
+    ChunkLostError,
     InstructionsRequiredError,
     ResultExpiredError,
     SessionNotFoundError,

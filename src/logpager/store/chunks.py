@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from logpager.cache.chunks import ChunkLostError
+from logpager.errors import ChunkLostError
 from logpager.store.protocol import SessionStore
 
 __all__ = ["StoreChunks"]
