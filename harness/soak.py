@@ -28,6 +28,7 @@ from fastmcp import Client
 
 from harness.ports import free_port, wait_for_port
 from logpager.ingest import ingest
+from logpager.memory.probe import spawned_children
 from logpager.synthetic import DEFAULT_SPAN_MS, DEFAULT_START_MS, write_events
 from logpager.timeutil import format_epoch_ms
 
@@ -123,10 +124,9 @@ class _Sampler(threading.Thread):
 
 
 def _children(process: psutil.Process) -> list[psutil.Process]:
-    try:
-        return list(process.children(recursive=True))
-    except psutil.Error:
-        return []
+    # Children that run their own program (clp-s): a fork not yet exec'd shares the server's
+    # memory, and a cgroup counts that memory once.
+    return spawned_children(process)
 
 
 def _rss(process: psutil.Process) -> int:

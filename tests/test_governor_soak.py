@@ -64,3 +64,5 @@ async def test_edge_runs_one_search_at_a_time_for_eight_clients(soak_data: SoakD
     assert report.pages_served == 96
     assert report.max_children == 1
     assert report.metrics["sessions"]["reruns"] > 0
+    # The whole tree, as a container's cgroup counts it: the server and its clp-s child.
+    assert report.peak_tree_rss_bytes <= report.limit_bytes, report.log_tail

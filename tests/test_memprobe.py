@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psutil
 
-from logpager.memory.probe import PsutilReader, read_cgroup_memory, tree_rss_bytes
+from logpager.memory.probe import (
+    PsutilReader,
+    read_cgroup_memory,
+    spawned_children,
+    tree_rss_bytes,
+)
 
 MIB = 1 << 20
 
@@ -91,3 +99,29 @@ def test_reading_counts_the_children_of_the_process() -> None:
         child.wait()
     # Once the child is gone, the tree is the process alone again.
     assert tree_rss_bytes(psutil.Process()) < own + 32 * MIB
+
+
+def test_a_fork_not_yet_execd_is_not_counted_twice() -> None:
+    # A child between fork and exec runs this program in this process's memory: counting
+    # its RSS would count this process twice. A child that exec'd a program counts.
+    forked = os.fork()
+    if forked == 0:  # the child: stays this program, in shared memory, until killed
+        time.sleep(60)
+        os._exit(0)
+    execd = subprocess.Popen(["sleep", "60"])
+    try:
+        me = psutil.Process()
+        deadline = time.monotonic() + 10
+        while len(me.children()) < 2 or psutil.Process(execd.pid).cmdline() != ["sleep", "60"]:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        assert [c.pid for c in spawned_children(me)] == [execd.pid]
+        own = me.memory_info().rss
+        counted = tree_rss_bytes(me)
+        assert counted - own < own / 2, "the fork's RSS (as large as this process) is left out"
+        assert counted > own
+    finally:
+        os.kill(forked, signal.SIGKILL)
+        os.waitpid(forked, 0)
+        execd.kill()
+        execd.wait()

@@ -24,8 +24,11 @@ def _run_compress(
     timestamp_key: str | None,
     progress: Progress,
     label: str,
+    target_bytes: int | None,
 ) -> tuple[int, str]:
     argv = [str(clp_s), "c"]
+    if target_bytes is not None:
+        argv += ["--target-encoded-size", str(target_bytes)]
     if timestamp_key:
         argv += ["--timestamp-key", timestamp_key]
     argv += [str(out_dir), *(str(f) for f in files)]
@@ -55,7 +58,12 @@ def _run_compress(
 
 
 def compress_group(
-    clp_s: Path, out_dir: Path, group: StagedGroup, progress: Progress
+    clp_s: Path,
+    out_dir: Path,
+    group: StagedGroup,
+    progress: Progress,
+    *,
+    target_bytes: int | None = None,
 ) -> list[Path]:
     """
     Compresses one group with ``clp-s c`` (killed if interrupted).
@@ -64,6 +72,7 @@ def compress_group(
     :param out_dir: A folder of this ingest's own where ``clp-s`` writes the archives.
     :param group: The staged files and their timestamp key.
     :param progress: Gets a line when the run starts, and then one per interval while it runs.
+    :param target_bytes: Size at which clp-s starts a new archive (None: clp-s's default).
     :return: The complete archive folders it built, sorted.
     :raise IngestError: If ``clp-s`` fails, drops a cut-off last object, or builds no complete
         archive; the message names the input (and the line when known).
@@ -71,7 +80,7 @@ def compress_group(
     label = f"{len(group.sources)} file(s)"
     progress.say(f"compressing {label} (timestamp key {group.timestamp_key or 'none'})")
     returncode, stderr = _run_compress(
-        clp_s, out_dir, list(group.files), group.timestamp_key, progress, label
+        clp_s, out_dir, list(group.files), group.timestamp_key, progress, label, target_bytes
     )
     produced = sorted(p for p in out_dir.iterdir() if p.is_dir()) if out_dir.is_dir() else []
     if returncode != 0:

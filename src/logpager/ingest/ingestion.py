@@ -106,7 +106,7 @@ def ingest(
     :param paths: Files or folders (searched recursively, hidden entries skipped).
     :param data_dir: Target data directory; ``settings.data_dir`` when omitted.
     :param settings: Settings (``data_dir``, ``clp_s_path``, ``ingest_progress_seconds``,
-        ``ingest_max_event_bytes``).
+        ``ingest_max_event_bytes``, ``archive_target_bytes``).
     :param timestamp_key: The timestamp field of JSON inputs, as a clp-s path (``a.b``);
         found among :data:`~logpager.ingest.inputs.TIMESTAMP_KEY_CANDIDATES` when omitted.
     :param default_year: Year for text timestamps without one (syslog); see
@@ -142,7 +142,15 @@ def ingest(
         report.text_lines += staging.text_lines
         built: list[Path] = []
         for number, group in enumerate(staging.groups):
-            built.extend(compress_group(clp_s, work / f"archives-{number}", group, ticker))
+            built.extend(
+                compress_group(
+                    clp_s,
+                    work / f"archives-{number}",
+                    group,
+                    ticker,
+                    target_bytes=settings.archive_target_bytes,
+                )
+            )
         report.archive_ids = _publish(built, final_dir)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -24,6 +24,7 @@ __all__ = [
     "MemoryReading",
     "PsutilReader",
     "read_cgroup_memory",
+    "spawned_children",
     "tree_rss_bytes",
 ]
 
@@ -169,19 +170,42 @@ class PsutilReader:
         return MemoryReading(rss_bytes=rss, total_bytes=total, available_bytes=available)
 
 
+def spawned_children(process: psutil.Process) -> list[psutil.Process]:
+    """
+    :param process: A process.
+    :return: Its descendants that run a program of their own: a child between ``fork`` (or
+        ``vfork``) and ``exec`` still runs the parent's program in the parent's (shared,
+        copy-on-write) memory, and counting its RSS would count the parent twice. Sampled
+        every 100 ms, a soak of 8 clients caught such a child at 169 MB, reading a process
+        tree of 396 MB where a cgroup held ~250.
+    """
+    # A fork keeps its parent's program and command line until it execs; a child that
+    # exec'd (clp-s, or even another Python) has its own command line.
+    try:
+        own = (process.exe(), process.cmdline())
+        children = process.children(recursive=True)
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return []
+    spawned = []
+    for child in children:
+        try:
+            if (child.exe(), child.cmdline()) != own:
+                spawned.append(child)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return spawned
+
+
 def tree_rss_bytes(process: psutil.Process) -> int:
     """
     :param process: A process.
-    :return: The resident set size of it and all its descendants (processes that end while
-        they are read count as 0). One ``clp-s`` search of a 300,000-event archive holds
-        ~78 MiB, so on a small host the children matter as much as the server.
+    :return: The resident set size of it and of the descendants that run a program of their
+        own (see :func:`spawned_children`; processes that end while they are read count as
+        0). One ``clp-s`` search of a 300,000-event archive held ~78 MiB, so on a small host
+        the children matter as much as the server.
     """
     total = 0
-    try:
-        members = [process, *process.children(recursive=True)]
-    except (psutil.NoSuchProcess, psutil.AccessDenied):
-        members = [process]
-    for member in members:
+    for member in [process, *spawned_children(process)]:
         try:
             total += int(member.memory_info().rss)
         except (psutil.NoSuchProcess, psutil.AccessDenied):

@@ -24,3 +24,17 @@ class IngestFields(BaseModel):
         le=1 << 30,
         description="Size above which a text event takes no more continuation lines.",
     )
+    # clp-s starts a new archive when its dictionaries and encoded messages reach this size
+    # (its own default is 8 GiB: one archive per ingest), and a search holds the tables of
+    # the archives it reads in memory. Measured on 300,000 synthetic events (77 MB of JSON),
+    # one clp-s search of '*' over all of them peaked at 78 MB with one archive (7.6 MB on
+    # disk), 48 MB at 8 MiB (5 archives, 8.3 MB), 42 MB at 4 MiB (11 archives, 9.1 MB) and
+    # 31 MB at 2 MiB (22 archives, 11 MB); 4 MiB buys most of the memory for a fifth more
+    # disk. Search time: see benchmarks/bench_archive_size.py.
+    archive_target_bytes: int = Field(
+        4 << 20,
+        ge=64 << 10,
+        le=1 << 40,
+        description="Size of dictionaries and encoded messages at which clp-s starts a new "
+        "archive while ingesting (smaller archives: less memory per search, more disk).",
+    )
