@@ -1,0 +1,444 @@
+"""The Redis session store: Redis memory per result, page latency, two replicas under load.
+
+Run (about four minutes, plus ``LOGPAGER_BENCH_REPLICA_SECONDS`` for the replicas)::
+
+    .venv/bin/pytest benchmarks/bench_store.py --benchmark-only -s
+    .venv/bin/pytest benchmarks/bench_store.py --benchmark-only -s -m "not slow"  # no replicas
+
+Every Redis is a real ``redis-server`` on a free port (:mod:`harness.redis`); every server a
+real ``logpager serve --transport http`` process (:mod:`harness.serve_proc`), called over raw
+HTTP on kept-alive connections (:mod:`harness.mcp_http`) so the client is not what is timed.
+
+1. ``test_redis_bytes_per_1000_events``: ``INFO memory`` ``used_memory`` growth while a
+   :class:`~logpager.sessions.SessionManager` with a Redis store caches a result (the real
+   write path: chunks, meta record, handle, session), against the same result's formatted
+   lines ``RPUSH``-ed as one Redis list (the design a user would otherwise pick, paged with
+   ``LRANGE``), in the same Redis, in alternating rounds. Real loghub samples (ingested,
+   searched ``*``) and ``harness.rows.make_events`` rows (``LOGPAGER_BENCH_STORE_EVENTS``,
+   default 100,000). Target: at most 1/10.
+2. ``test_page_over_http``: ``get_nth_page`` at random pages of a 100,000-event result
+   (``LOGPAGER_BENCH_SERVER_EVENTS``), on a server with ``--store redis://`` and one with the
+   memory store, every timed call following an untimed call to the other server.
+   ``LOGPAGER_BENCH_STORE_ROUNDS`` (default 1,500) calls each. Target: ratio <= 1.3.
+3. ``test_two_replicas`` (``slow``): two servers sharing one Redis, 20 concurrent clients
+   (``LOGPAGER_BENCH_REPLICA_CLIENTS``) for ``LOGPAGER_BENCH_REPLICA_SECONDS`` (default 60),
+   each searching once and then paging random pages on alternate replicas: pages per second,
+   p50 and p99 latency, errors (must be 0).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import statistics
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+import redis
+from benchmarks._bench_common import make_synthetic, median
+from harness.mcp_http import McpHttpClient
+from harness.redis import RedisServer, redis_available
+from harness.rows import make_events
+from harness.serve_proc import serve_http
+from logpager.cache import QueryResult
+from logpager.ingest import ingest
+from logpager.query import QuerySpec
+from logpager.search import ClpSBackend
+from logpager.sessions import SessionManager
+from logpager.settings import Settings
+from logpager.store import SessionStore, open_store
+from tests.support.loghub import LOGHUB
+
+pytestmark = pytest.mark.skipif(redis_available() is not None, reason=str(redis_available()))
+
+STORE_EVENTS = int(os.environ.get("LOGPAGER_BENCH_STORE_EVENTS", "100000"))
+SERVER_EVENTS = int(os.environ.get("LOGPAGER_BENCH_SERVER_EVENTS", "100000"))
+ROUNDS = int(os.environ.get("LOGPAGER_BENCH_STORE_ROUNDS", "1500"))
+WARMUP_ROUNDS = max(ROUNDS // 10, 1)
+MEMORY_ROUNDS = int(os.environ.get("LOGPAGER_BENCH_STORE_MEMORY_ROUNDS", "3"))
+REPLICA_CLIENTS = int(os.environ.get("LOGPAGER_BENCH_REPLICA_CLIENTS", "20"))
+REPLICA_SECONDS = float(os.environ.get("LOGPAGER_BENCH_REPLICA_SECONDS", "60"))
+MEMORY_TARGET = 1 / 10
+LATENCY_TARGET = 1.3
+# A user's list would expire with the query TTL as logpager's keys do; same TTL, same cost.
+TTL_SECONDS = 3600
+# RPUSH in commands of this many lines: one command of a whole result would grow the
+# connection's query buffer to the result's size.
+PUSH_LINES = 1000
+PAGE_TOOL = "get_nth_page"
+
+
+# --- 1. Redis memory per 1,000 cached events ------------------------------------------------------
+
+
+def _loghub_logs() -> list[Path]:
+    return sorted(LOGHUB.glob("*.log"))
+
+
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path_factory.mktemp("bench-store-redis")).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _search_all(log: Path, root: Path) -> list[pa.RecordBatch]:
+    data_dir = root / log.stem
+    settings = Settings(data_dir=data_dir, max_cached_results=10**7)
+    ingest([log], data_dir=data_dir, settings=settings, default_year=2020, progress=None)
+    return list(ClpSBackend(settings).search(QuerySpec("*")).batches)
+
+
+def _rows(dataset: str, root: Path) -> list[pa.RecordBatch]:
+    if dataset == "make_events":
+        return [make_events(STORE_EVENTS)]
+    return _search_all(LOGHUB / f"{dataset}.log", root)
+
+
+def _settled_memory(server: RedisServer) -> int:
+    # INFO's own client and any just-closed connection are freed by the time two readings
+    # agree; a reading between them would count a client buffer as data.
+    last = server.used_memory()
+    for _ in range(20):
+        time.sleep(0.05)
+        now = server.used_memory()
+        if now == last:
+            return now
+        last = now
+    return last
+
+
+class _MemoryRounds:
+    """Alternating rounds of one result written both ways into one Redis, each measured."""
+
+    def __init__(self, server: RedisServer, batches: list[pa.RecordBatch]) -> None:
+        self.server = server
+        self.batches = batches
+        self.settings = Settings(
+            store_url=server.url, max_cached_results=10**7, require_instructions=False
+        )
+        self.ours: list[int] = []
+        self.lists: list[int] = []
+        self.lines: list[str] = []
+        self.result: QueryResult | None = None
+        self._round = 0
+        self._before = 0
+        self._session = ""
+        self._store: SessionStore | None = None
+        self._manager: SessionManager | None = None
+
+    def start_ours(self) -> tuple[tuple[str], dict[str, Any]]:
+        """Untimed: finishes the last round, writes the list design, reads memory."""
+        self.finish_ours()
+        if self.lines:
+            self._write_list()
+        self._round += 1
+        self._before = _settled_memory(self.server)
+        return (f"bench-session-{self._round}",), {}
+
+    def write_ours(self, session_id: str) -> None:
+        """Timed: logpager's write path, through a manager and its Redis store."""
+        self._store = open_store(self.server.url)
+        self._manager = SessionManager(settings=self.settings, store=self._store)
+        self._manager.cache_query_result(session_id, "*", self.batches)
+        self._session = session_id
+
+    def finish_ours(self) -> None:
+        """Untimed: reads the growth of the last logpager write, if one is pending."""
+        if self._manager is None or self._store is None:
+            return
+        if not self.lines:
+            # The list design holds the very lines logpager serves for this result.
+            _, self.result = self._manager.result(self._session)
+            self.lines = list(self.result.iter_items())
+        self._store.close()
+        self._manager = self._store = None
+        self.ours.append(_settled_memory(self.server) - self._before)
+
+    def _write_list(self) -> None:
+        before = _settled_memory(self.server)
+        client = redis.Redis.from_url(self.server.url)
+        try:
+            key = f"list-design:{uuid.uuid4().hex}"
+            pipe = client.pipeline(transaction=False)
+            for start in range(0, len(self.lines), PUSH_LINES):
+                pipe.rpush(key, *self.lines[start : start + PUSH_LINES])
+            pipe.expire(key, TTL_SECONDS)
+            pipe.execute()
+            # The list pages as a user's would: one LRANGE a page, the page's lines.
+            assert client.lrange(key, 10, 19) == [s.encode() for s in self.lines[10:20]]
+        finally:
+            client.close()
+        self.lists.append(_settled_memory(self.server) - before)
+
+
+MEMORY_DATASETS = ["make_events", *(p.stem for p in _loghub_logs())]
+
+
+@pytest.mark.parametrize("dataset", MEMORY_DATASETS)
+def test_redis_bytes_per_1000_events(
+    benchmark: Any, dataset: str, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    batches = _rows(dataset, tmp_path)
+    events = sum(b.num_rows for b in batches)
+    rounds = _MemoryRounds(redis_server, batches)
+    benchmark.pedantic(rounds.write_ours, setup=rounds.start_ours, rounds=MEMORY_ROUNDS)
+    rounds.finish_ours()
+    rounds._write_list()  # the last round's list, so both have MEMORY_ROUNDS figures
+    assert rounds.result is not None
+    assert len(rounds.lines) == events  # the same result, every event held both ways
+    ours, theirs = median([float(b) for b in rounds.ours]), median([float(b) for b in rounds.lists])
+    ratio = ours / theirs
+    line_bytes = sum(len(line.encode()) for line in rounds.lines)
+    per_1000 = 1000 / events
+    benchmark.extra_info.update(
+        dataset=dataset,
+        events=events,
+        store_bytes_per_1000=round(ours * per_1000),
+        list_bytes_per_1000=round(theirs * per_1000),
+        store_bytes_rounds=rounds.ours,
+        list_bytes_rounds=rounds.lists,
+        line_bytes_per_1000=round(line_bytes * per_1000),
+        ratio=round(ratio, 4),
+    )
+    print(
+        f"\n[{dataset}] {events:,} events: Redis store {ours * per_1000:,.0f} B/1000 "
+        f"(rounds {rounds.ours}), RPUSH list {theirs * per_1000:,.0f} B/1000 "
+        f"(rounds {rounds.lists}; its lines alone {line_bytes * per_1000:,.0f} B/1000), "
+        f"ratio 1/{1 / ratio:.1f} (target <= 1/{1 / MEMORY_TARGET:.0f})"
+    )
+
+
+# --- 2. get_nth_page over HTTP: Redis store against the memory store ------------------------------
+
+
+@pytest.fixture(scope="module")
+def server_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("bench-store-data")
+    ingest([make_synthetic(root, SERVER_EVENTS)], data_dir=root / "data")
+    return root / "data"
+
+
+def _server_settings() -> dict[str, str]:
+    return {"max_cached_results": str(SERVER_EVENTS)}
+
+
+class _Paged:
+    """A client holding one searched result on one server."""
+
+    def __init__(self, url: str) -> None:
+        self.client = McpHttpClient(url).open()
+        first = self.client.call("search_by_kql", kql_query="*")
+        assert first["num_total_items"] == SERVER_EVENTS, first
+        self.handle: str = first["result_handle"]
+        self.num_pages: int = first["num_total_pages"]
+        self.page_size: int = first["num_items_per_page"]
+
+    def page(self, index: int) -> dict[str, Any]:
+        return self.client.call(PAGE_TOOL, page_index=index, result_handle=self.handle)
+
+
+@pytest.fixture(scope="module")
+def paged_pair(
+    server_data: Path, redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, _Paged]]:
+    logs = tmp_path_factory.mktemp("bench-store-logs")
+    with (
+        serve_http(
+            server_data,
+            "--store",
+            redis_server.url,
+            settings=_server_settings(),
+            log=logs / "redis.txt",
+        ) as redis_url,
+        serve_http(server_data, settings=_server_settings(), log=logs / "memory.txt") as mem_url,
+    ):
+        pair = {"redis": _Paged(redis_url), "memory": _Paged(mem_url)}
+        # What is timed must be right: a random page is that page, in full, the same on both.
+        index = random.Random(1).randrange(pair["redis"].num_pages)
+        pages = [p.page(index) for p in pair.values()]
+        assert pages[0]["items"] == pages[1]["items"]
+        assert pages[0]["page_index"] == index
+        assert len(pages[0]["items"]) == pair["redis"].page_size
+        try:
+            yield pair
+        finally:
+            for paged in pair.values():
+                paged.client.close()
+
+
+# Medians and spreads (seconds) by store, filled by the rows, printed when both are in.
+_PAGE_STATS: dict[str, dict[str, float]] = {}
+
+
+@pytest.mark.parametrize("store", ["redis", "memory"])
+def test_page_over_http(benchmark: Any, paged_pair: dict[str, _Paged], store: str) -> None:
+    paged = paged_pair[store]
+    other = paged_pair["memory" if store == "redis" else "redis"]
+    pick = random.Random(0)
+
+    def setup() -> tuple[tuple[int], dict[str, Any]]:
+        # Untimed: one page from the other server, then the index the timed call pages to.
+        other.page(pick.randrange(other.num_pages))
+        return (pick.randrange(paged.num_pages),), {}
+
+    page = benchmark.pedantic(paged.page, setup=setup, rounds=ROUNDS, warmup_rounds=WARMUP_ROUNDS)
+    assert "Error" not in page, page
+    assert len(page["items"]) == paged.page_size
+    if benchmark.stats is None:  # --benchmark-disable
+        return
+    stats = benchmark.stats.stats
+    _PAGE_STATS[store] = {"median": stats.median, "iqr": stats.iqr, "stdev": stats.stddev}
+    benchmark.extra_info.update(
+        store=store, median_ms=stats.median * 1e3, iqr_ms=stats.iqr * 1e3, rounds=ROUNDS
+    )
+    if len(_PAGE_STATS) == 2:
+        ratio = _PAGE_STATS["redis"]["median"] / _PAGE_STATS["memory"]["median"]
+        benchmark.extra_info["ratio"] = ratio
+        lines = [
+            f"\nget_nth_page over HTTP, random pages of a {SERVER_EVENTS:,}-event result, "
+            f"{ROUNDS} calls each, alternating:"
+        ]
+        for name, figures in _PAGE_STATS.items():
+            lines.append(
+                f"  {name:<7} median {figures['median'] * 1e3:.3f} ms, IQR "
+                f"{figures['iqr'] * 1e3:.3f} ms, stdev {figures['stdev'] * 1e3:.3f} ms"
+            )
+        lines.append(f"  ratio redis/memory {ratio:.3f} (target <= {LATENCY_TARGET})")
+        print("\n".join(lines))
+
+
+# --- 3. Two replicas sharing one Redis, concurrent clients ----------------------------------------
+
+
+class _ReplicaClient(threading.Thread):
+    """Searches once on one replica, then pages random pages on alternate replicas."""
+
+    def __init__(self, number: int, urls: list[str], start: threading.Barrier) -> None:
+        super().__init__(name=f"bench-replica-client-{number}", daemon=True)
+        self.number = number
+        self.urls = urls
+        self.start_paging = start
+        self.stop_at = 0.0
+        self.latencies: list[float] = []
+        self.errors: list[str] = []
+        self.reconnects = 0
+        self.search_seconds = 0.0
+
+    def run(self) -> None:
+        clients: list[McpHttpClient] = []
+        handle, num_pages, page_size = "", 0, 0
+        try:
+            clients = [McpHttpClient(url).open() for url in self.urls]
+            began = time.perf_counter()
+            first = clients[self.number % 2].call("search_by_kql", kql_query="*")
+            self.search_seconds = time.perf_counter() - began
+            if "Error" in first:
+                self.errors.append(f"search: {first['Error']}")
+            else:
+                handle = first["result_handle"]
+                num_pages, page_size = first["num_total_pages"], first["num_items_per_page"]
+        except Exception as exc:  # every failure is counted, none ends the run unseen
+            self.errors.append(f"search: {type(exc).__name__}: {exc}")
+        self.start_paging.wait()
+        if handle:
+            self._page(clients, handle, num_pages, page_size)
+        for client in clients:
+            self.reconnects += client.reconnects
+            client.close()
+
+    def _page(self, clients: list[McpHttpClient], handle: str, pages: int, size: int) -> None:
+        pick = random.Random(self.number)
+        turn = self.number
+        while time.monotonic() < self.stop_at:
+            turn += 1
+            index = pick.randrange(pages)
+            began = time.perf_counter()
+            try:
+                page = clients[turn % 2].call(PAGE_TOOL, page_index=index, result_handle=handle)
+            except Exception as exc:
+                self.errors.append(f"page {index}: {type(exc).__name__}: {exc}")
+                continue
+            self.latencies.append(time.perf_counter() - began)
+            if "Error" in page:
+                self.errors.append(f"page {index}: {page['Error']}")
+            elif page["page_index"] != index or len(page["items"]) != size:
+                self.errors.append(f"page {index}: wrong page {page['page_index']}")
+
+
+def _percentile(ordered: list[float], share: float) -> float:
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(int(REPLICA_SECONDS) + 300)
+def test_two_replicas(
+    benchmark: Any,
+    server_data: Path,
+    redis_server: RedisServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    logs = tmp_path_factory.mktemp("bench-store-replicas")
+    store = ("--store", redis_server.url)
+    settings = _server_settings()
+    with (
+        serve_http(server_data, *store, settings=settings, log=logs / "a.txt") as url_a,
+        serve_http(server_data, *store, settings=settings, log=logs / "b.txt") as url_b,
+    ):
+        window: dict[str, float] = {}
+
+        def open_window() -> None:
+            # Run by the barrier once every client has searched, before any of them pages.
+            window["began"] = time.monotonic()
+            for client in clients:
+                client.stop_at = window["began"] + REPLICA_SECONDS
+
+        barrier = threading.Barrier(REPLICA_CLIENTS + 1, action=open_window)
+        clients = [_ReplicaClient(i, [url_a, url_b], barrier) for i in range(REPLICA_CLIENTS)]
+
+        def run() -> float:
+            for client in clients:
+                client.start()
+            barrier.wait()
+            for client in clients:
+                client.join()
+            return time.monotonic() - window["began"]
+
+        cpu_before = time.process_time()
+        seconds = benchmark.pedantic(run, rounds=1, iterations=1)
+        client_cpu = time.process_time() - cpu_before
+    latencies = sorted(t for c in clients for t in c.latencies)
+    errors = [e for c in clients for e in c.errors]
+    searches = sorted(c.search_seconds for c in clients)
+    assert latencies, errors[:10]
+    pages_per_second = len(latencies) / seconds
+    p50, p99 = _percentile(latencies, 0.5), _percentile(latencies, 0.99)
+    benchmark.extra_info.update(
+        clients=REPLICA_CLIENTS,
+        seconds=round(seconds, 2),
+        pages=len(latencies),
+        pages_per_second=round(pages_per_second, 1),
+        p50_ms=round(p50 * 1e3, 3),
+        p99_ms=round(p99 * 1e3, 3),
+        errors=len(errors),
+        reconnects=sum(c.reconnects for c in clients),
+        client_cpu_seconds=round(client_cpu, 1),
+    )
+    print(
+        f"\ntwo replicas, one Redis, {REPLICA_CLIENTS} clients, {seconds:.1f} s of paging: "
+        f"{len(latencies):,} pages, {pages_per_second:,.0f} pages/s, p50 {p50 * 1e3:.2f} ms, "
+        f"p99 {p99 * 1e3:.2f} ms, mean {statistics.fmean(latencies) * 1e3:.2f} ms, "
+        f"{len(errors)} errors, {sum(c.reconnects for c in clients)} reconnects; searches "
+        f"(concurrent) median {median(searches):.2f} s, max {searches[-1]:.2f} s; this "
+        f"process's CPU (clients) {client_cpu:.1f} s"
+    )
+    assert not errors, errors[:10]
