@@ -38,6 +38,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pyarrow as pa
 import pytest
 
@@ -276,12 +277,24 @@ def paged_pair(
                 paged.client.close()
 
 
+def _command_calls(server: RedisServer) -> dict[str, int]:
+    """:return: Calls so far of each Redis command (``INFO commandstats``)."""
+    calls: dict[str, int] = {}
+    for line in server.cli("INFO", "commandstats").splitlines():
+        if line.startswith("cmdstat_"):
+            name, _, fields = line.removeprefix("cmdstat_").partition(":")
+            calls[name] = int(fields.split(",")[0].removeprefix("calls="))
+    return calls
+
+
 # Medians and spreads (seconds) by store, filled by the rows, printed when both are in.
 _PAGE_STATS: dict[str, dict[str, float]] = {}
 
 
 @pytest.mark.parametrize("store", ["redis", "memory"])
-def test_page_over_http(benchmark: Any, paged_pair: dict[str, _Paged], store: str) -> None:
+def test_page_over_http(
+    benchmark: Any, paged_pair: dict[str, _Paged], redis_server: RedisServer, store: str
+) -> None:
     paged = paged_pair[store]
     other = paged_pair["memory" if store == "redis" else "redis"]
     pick = random.Random(0)
@@ -291,7 +304,14 @@ def test_page_over_http(benchmark: Any, paged_pair: dict[str, _Paged], store: st
         other.page(pick.randrange(other.num_pages))
         return (pick.randrange(paged.num_pages),), {}
 
+    calls_before = _command_calls(redis_server)
     page = benchmark.pedantic(paged.page, setup=setup, rounds=ROUNDS, warmup_rounds=WARMUP_ROUNDS)
+    # Both rows page the Redis-backed server (timed or not) once a round.
+    calls = {
+        name: (count - calls_before.get(name, 0)) / (ROUNDS + WARMUP_ROUNDS)
+        for name, count in _command_calls(redis_server).items()
+        if count > calls_before.get(name, 0) and name not in {"info"}
+    }
     assert "Error" not in page, page
     assert len(page["items"]) == paged.page_size
     if benchmark.stats is None:  # --benchmark-disable
@@ -299,8 +319,14 @@ def test_page_over_http(benchmark: Any, paged_pair: dict[str, _Paged], store: st
     stats = benchmark.stats.stats
     _PAGE_STATS[store] = {"median": stats.median, "iqr": stats.iqr, "stdev": stats.stddev}
     benchmark.extra_info.update(
-        store=store, median_ms=stats.median * 1e3, iqr_ms=stats.iqr * 1e3, rounds=ROUNDS
+        store=store,
+        median_ms=stats.median * 1e3,
+        iqr_ms=stats.iqr * 1e3,
+        rounds=ROUNDS,
+        redis_calls_per_page=calls,
+        load_average=os.getloadavg(),
     )
+    print(f"\n[{store}] Redis commands per page of the Redis-backed server: {calls}")
     if len(_PAGE_STATS) == 2:
         ratio = _PAGE_STATS["redis"]["median"] / _PAGE_STATS["memory"]["median"]
         benchmark.extra_info["ratio"] = ratio
@@ -313,7 +339,10 @@ def test_page_over_http(benchmark: Any, paged_pair: dict[str, _Paged], store: st
                 f"  {name:<7} median {figures['median'] * 1e3:.3f} ms, IQR "
                 f"{figures['iqr'] * 1e3:.3f} ms, stdev {figures['stdev'] * 1e3:.3f} ms"
             )
-        lines.append(f"  ratio redis/memory {ratio:.3f} (target <= {LATENCY_TARGET})")
+        lines.append(
+            f"  ratio redis/memory {ratio:.3f} (target <= {LATENCY_TARGET}); load average "
+            f"{os.getloadavg()[0]:.2f}"
+        )
         print("\n".join(lines))
 
 
@@ -375,6 +404,22 @@ class _ReplicaClient(threading.Thread):
                 self.errors.append(f"page {index}: wrong page {page['page_index']}")
 
 
+def _cpu_seconds() -> dict[str, float]:
+    """:return: CPU seconds so far of this process and of its ``logpager serve`` and Redis
+    children (what shares the machine's cores during the run)."""
+    totals = {"clients": time.process_time(), "servers": 0.0, "redis": 0.0}
+    for proc in psutil.Process().children(recursive=True):
+        try:
+            command = " ".join(proc.cmdline())
+            times = proc.cpu_times()
+        except psutil.Error:
+            continue
+        kind = "redis" if "redis-server" in command else "servers" if " serve " in command else ""
+        if kind:
+            totals[kind] += times.user + times.system
+    return totals
+
+
 def _percentile(ordered: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
@@ -395,10 +440,12 @@ def test_two_replicas(
         serve_http(server_data, *store, settings=settings, log=logs / "b.txt") as url_b,
     ):
         window: dict[str, float] = {}
+        cpu_at_start: dict[str, float] = {}
 
         def open_window() -> None:
             # Run by the barrier once every client has searched, before any of them pages.
             window["began"] = time.monotonic()
+            cpu_at_start.update(_cpu_seconds())
             for client in clients:
                 client.stop_at = window["began"] + REPLICA_SECONDS
 
@@ -413,9 +460,8 @@ def test_two_replicas(
                 client.join()
             return time.monotonic() - window["began"]
 
-        cpu_before = time.process_time()
         seconds = benchmark.pedantic(run, rounds=1, iterations=1)
-        client_cpu = time.process_time() - cpu_before
+        cpu = {k: v - cpu_at_start[k] for k, v in _cpu_seconds().items()}
     latencies = sorted(t for c in clients for t in c.latencies)
     errors = [e for c in clients for e in c.errors]
     searches = sorted(c.search_seconds for c in clients)
@@ -431,14 +477,16 @@ def test_two_replicas(
         p99_ms=round(p99 * 1e3, 3),
         errors=len(errors),
         reconnects=sum(c.reconnects for c in clients),
-        client_cpu_seconds=round(client_cpu, 1),
+        cpu_seconds={k: round(v, 1) for k, v in cpu.items()},
+        load_average=os.getloadavg(),
     )
     print(
         f"\ntwo replicas, one Redis, {REPLICA_CLIENTS} clients, {seconds:.1f} s of paging: "
         f"{len(latencies):,} pages, {pages_per_second:,.0f} pages/s, p50 {p50 * 1e3:.2f} ms, "
         f"p99 {p99 * 1e3:.2f} ms, mean {statistics.fmean(latencies) * 1e3:.2f} ms, "
         f"{len(errors)} errors, {sum(c.reconnects for c in clients)} reconnects; searches "
-        f"(concurrent) median {median(searches):.2f} s, max {searches[-1]:.2f} s; this "
-        f"process's CPU (clients) {client_cpu:.1f} s"
+        f"(concurrent) median {median(searches):.2f} s, max {searches[-1]:.2f} s; CPU seconds "
+        f"while paging: both servers {cpu['servers']:.1f}, Redis {cpu['redis']:.1f}, clients "
+        f"{cpu['clients']:.1f}; load average {os.getloadavg()[0]:.2f}"
     )
     assert not errors, errors[:10]
