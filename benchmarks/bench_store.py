@@ -118,6 +118,39 @@ def _settled_memory(server: RedisServer) -> int:
     return last
 
 
+def _store_keys(server: RedisServer) -> set[bytes]:
+    client = redis.Redis.from_url(server.url)
+    try:
+        return set(client.scan_iter("lp:*"))
+    finally:
+        client.close()
+
+
+def _key_breakdown(server: RedisServer, before: set[bytes]) -> dict[str, tuple[int, int]]:
+    """
+    :param server: The Redis.
+    :param before: The store's keys before a result was written.
+    :return: Each kind of key written since (``chunks``, ``meta``, ``h``, ``s``, ``p``) with
+        Redis's ``MEMORY USAGE`` and the bytes of its values: where a result's bytes go.
+    """
+    client = redis.Redis.from_url(server.url)
+    kinds: dict[str, tuple[int, int]] = {}
+    try:
+        for key in _store_keys(server) - before:
+            name = key.decode()
+            kind = name.rsplit(":", 1)[-1] if name.startswith("lp:{") else name.split(":")[1]
+            usage = int(client.memory_usage(key, samples=0) or 0)
+            if client.type(key) == b"hash":
+                values = sum(int(client.hstrlen(key, f)) for f in client.hkeys(key))
+            else:
+                values = int(client.strlen(key))
+            old = kinds.get(kind, (0, 0))
+            kinds[kind] = (old[0] + usage, old[1] + values)
+    finally:
+        client.close()
+    return kinds
+
+
 class _MemoryRounds:
     """Alternating rounds of one result written both ways into one Redis, each measured."""
 
@@ -131,20 +164,23 @@ class _MemoryRounds:
         self.lists: list[int] = []
         self.lines: list[str] = []
         self.result: QueryResult | None = None
-        self._round = 0
         self._before = 0
         self._session = ""
         self._store: SessionStore | None = None
         self._manager: SessionManager | None = None
+        self._keys_before: set[bytes] = set()
+        self.breakdown: dict[str, tuple[int, int]] = {}
+        """The first round's keys by kind: (Redis's ``MEMORY USAGE``, value bytes)."""
 
     def start_ours(self) -> tuple[tuple[str], dict[str, Any]]:
         """Untimed: finishes the last round, writes the list design, reads memory."""
         self.finish_ours()
         if self.lines:
-            self._write_list()
-        self._round += 1
+            self.write_list()
+        if not self.lines:
+            self._keys_before = _store_keys(self.server)
         self._before = _settled_memory(self.server)
-        return (f"bench-session-{self._round}",), {}
+        return (f"bench-session-{uuid.uuid4().hex}",), {}
 
     def write_ours(self, session_id: str) -> None:
         """Timed: logpager's write path, through a manager and its Redis store."""
@@ -164,8 +200,11 @@ class _MemoryRounds:
         self._store.close()
         self._manager = self._store = None
         self.ours.append(_settled_memory(self.server) - self._before)
+        if not self.breakdown:
+            self.breakdown = _key_breakdown(self.server, self._keys_before)
 
-    def _write_list(self) -> None:
+    def write_list(self) -> None:
+        """Untimed: writes the list design of the result's lines, measured."""
         before = _settled_memory(self.server)
         client = redis.Redis.from_url(self.server.url)
         try:
@@ -194,7 +233,7 @@ def test_redis_bytes_per_1000_events(
     rounds = _MemoryRounds(redis_server, batches)
     benchmark.pedantic(rounds.write_ours, setup=rounds.start_ours, rounds=MEMORY_ROUNDS)
     rounds.finish_ours()
-    rounds._write_list()  # the last round's list, so both have MEMORY_ROUNDS figures
+    rounds.write_list()  # the last round's list, so both have MEMORY_ROUNDS figures
     assert rounds.result is not None
     assert len(rounds.lines) == events  # the same result, every event held both ways
     ours, theirs = median([float(b) for b in rounds.ours]), median([float(b) for b in rounds.lists])
@@ -210,12 +249,14 @@ def test_redis_bytes_per_1000_events(
         list_bytes_rounds=rounds.lists,
         line_bytes_per_1000=round(line_bytes * per_1000),
         ratio=round(ratio, 4),
+        store_keys_usage_and_value_bytes=rounds.breakdown,
     )
     print(
         f"\n[{dataset}] {events:,} events: Redis store {ours * per_1000:,.0f} B/1000 "
         f"(rounds {rounds.ours}), RPUSH list {theirs * per_1000:,.0f} B/1000 "
         f"(rounds {rounds.lists}; its lines alone {line_bytes * per_1000:,.0f} B/1000), "
-        f"ratio 1/{1 / ratio:.1f} (target <= 1/{1 / MEMORY_TARGET:.0f})"
+        f"ratio 1/{1 / ratio:.1f} (target <= 1/{1 / MEMORY_TARGET:.0f}); store keys "
+        f"(MEMORY USAGE, value bytes): {rounds.breakdown}"
     )
 
 
