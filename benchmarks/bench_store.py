@@ -48,8 +48,8 @@ from typing import Any
 import psutil
 import pyarrow as pa
 import pytest
-
 import redis
+
 from benchmarks._bench_common import make_synthetic, median
 from harness.mcp_http import McpHttpClient
 from harness.redis import RedisServer, redis_available

@@ -28,11 +28,11 @@ import hashlib
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+import redis
 from redis.backoff import NoBackoff
 from redis.cluster import RedisCluster
 from redis.retry import Retry
 
-import redis
 from logpager.errors import StoreUnavailableError
 from logpager.store.records import (
     HandleRecord,
