@@ -39,19 +39,22 @@ Pages and result handles
   unreadable): the result covers only the others.
 - Errors come back as {"Error": "<message>"}; read the message, fix the call, try again.
 
-KQL as clp-s accepts it
-- Match a field: level: ERROR   (case-insensitive by default)
+KQL as clp-s accepts it (every query between backticks here runs on the bundled samples)
+- Match a field: `message: *timeout*` (case-insensitive). In JSON logs, fields are the
+  logs' own keys, e.g. level: ERROR or service: auth.
 - Wildcards: * matches any run of characters, ? one character. A value without wildcards
-  must match the whole field, so search inside text with *...*: message: *timeout*
+  must match the whole field, so search inside text with *...*.
 - Quote values that contain spaces or special characters, and wildcard inside the quotes:
-  message: "*authentication failure*"
-- Search every field by leaving out the key: *PacketResponder*
+  `message: "*authentication failure*"`, not message: *authentication failure*.
+- Search every field by leaving out the key: `*PacketResponder*`
 - Combine with AND, OR, NOT. AND and OR have the SAME precedence and group left to right:
-  a OR b AND c means (a OR b) AND c. Always use parentheses:
-  level: ERROR AND (message: *disk* OR message: *memory*)
-- Compare numbers: status >= 500, duration_ms > 1000
+  a OR b AND c means (a OR b) AND c. Always use parentheses, and repeat the field for each
+  value: `message: *error* AND (message: *mod_jk* OR message: *workerEnv*)`, not
+  message: (*mod_jk* OR *workerEnv*).
+- Exclude with NOT, never a leading '-': `message: *sshd* AND NOT message: *Failed*`
+- Compare numbers in JSON logs: status >= 500, duration_ms > 1000
 - Nested JSON keys use dots: http.request.method: POST
-- Do not start a query with '-'; do not use the '|' pipe of other query languages.
+- Do not use the '|' pipe of other query languages.
 
 Analysing a result instead of reading every page (all take result_handle)
 - aggregate_results(by="time", interval="1h") counts events per time bucket;
@@ -74,6 +77,6 @@ Fields in the data
   search their text with message: *...*. A multi-line event (a stack trace) is one message.
 - JSON logs keep their own keys (for example level, service, message): query them by name.
 - The bundled samples are Loghub's Apache, HDFS, Linux (syslog), OpenSSH and Zookeeper
-  logs, for example: message: "*Failed password*", *PacketResponder*,
-  message: *error* AND message: *mod_jk*.
+  logs, for example: `message: "*Failed password*" AND message: *root*`,
+  `message: "*Invalid user*"`, `message: *error* AND message: *mod_jk*`.
 """
