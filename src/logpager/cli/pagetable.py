@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from typing import Any
 
-__all__ = ["format_page_table", "item_text"]
+__all__ = ["format_page_table"]
 
 _TIMESTAMP_WIDTH = 24  # 2015-07-29T17:41:44.747Z
 _MIN_MESSAGE_WIDTH = 20
-# What text-log ingestion wraps a line in: {"timestamp": <epoch ms>, "message": "<line>"}.
-_TEXT_EVENT_KEYS = {"timestamp", "message"}
 
 
 def _split_item(item: str) -> tuple[str, str]:
@@ -21,25 +18,6 @@ def _split_item(item: str) -> tuple[str, str]:
     if not sep:
         message = rest
     return head.removeprefix("timestamp: "), message
-
-
-def item_text(message: str) -> str:
-    """
-    :param message: An item's message: a JSON event as stored.
-    :return: The log text a person reads: the line of a text-log event (not the JSON it is
-        stored in), any other event as it is.
-    """
-    if not message.startswith('{"timestamp":'):
-        return message
-    try:
-        event = json.loads(message)
-    except ValueError:
-        return message
-    if isinstance(event, dict) and set(event) == _TEXT_EVENT_KEYS:
-        line = event["message"]
-        if isinstance(line, str):
-            return line
-    return message
 
 
 def format_page_table(page: dict[str, Any], *, query: str, width: int | None = None) -> str:
@@ -72,7 +50,8 @@ def format_page_table(page: dict[str, Any], *, query: str, width: int | None = N
     lines.append(f"{'TIMESTAMP':<{_TIMESTAMP_WIDTH}}  MESSAGE")
     for item in items:
         stamp, message = _split_item(str(item))
-        flat = item_text(message).replace("\n", "\\n")
+        # An item's message is already the log text: a text log's line, a JSON event's JSON.
+        flat = message.replace("\n", "\\n")
         if len(flat) > message_width:
             flat = flat[: message_width - 1] + "…"
         lines.append(f"{stamp:<{_TIMESTAMP_WIDTH}}  {flat}".rstrip())

@@ -23,8 +23,9 @@ Workflow
 Pages and result handles
 - A page is {"items", "num_total_pages", "num_total_items", "num_items_per_page",
   "has_next", "has_previous", "page_index", "num_total_matches", "truncated",
-  "result_handle"}. Each item is one line: "timestamp: <ISO 8601>, message: <original
-  event>, link: <link>". Results are ordered latest first.
+  "result_handle"}. Each item is "timestamp: <ISO 8601>, message: <event>, link: <link>":
+  the event of a plain-text log is its line as written (several lines for a multi-line
+  event), of a JSON log its JSON object. Results are ordered latest first.
 - Only the latest matches are kept (num_total_items); num_total_matches counts all of them
   and truncated is true when some were dropped. Narrow the query or the time range then.
 - Every search result has a result_handle. Pass it to get_nth_page(page_index,
@@ -73,8 +74,9 @@ Time ranges
 - Events without a timestamp are not found by a time-range search.
 
 Fields in the data
-- Plain-text logs are ingested as {"timestamp": <epoch ms>, "message": "<the line(s)>"}:
-  search their text with message: *...*. A multi-line event (a stack trace) is one message.
+- Plain-text logs are stored as {"timestamp": <epoch ms>, "message": "<the line(s)>"}
+  (items show the line itself): search their text with message: *...*. A multi-line event
+  (a stack trace) is one message.
 - JSON logs keep their own keys (for example level, service, message): query them by name.
 - The bundled samples are Loghub's Apache, HDFS, Linux (syslog), OpenSSH and Zookeeper
   logs, for example: `message: "*Failed password*" AND message: *root*`,
