@@ -18,6 +18,7 @@ from fastmcp import Client
 from harness.ports import free_port, wait_for_port
 from harness.servers import clean_env, run_serve, serve_command
 from logpager.cli import main
+from logpager.search.datadir import list_archive_ids
 
 
 def test_help_lists_commands(capsys):
@@ -260,4 +261,10 @@ async def test_stdio_server_from_samples_stops_cleanly_on_sigterm(tmp_path: Path
             proc.wait()
         proc.stdin.close()
         proc.stdout.close()
-    _assert_clean_exit(stderr_path.read_text(), status, elapsed)
+    log = stderr_path.read_text()
+    _assert_clean_exit(log, status, elapsed)
+    # It said what it served and the command a stdio client should run to get the same.
+    data = tmp_path / "data"
+    archives = len(list_archive_ids(data))
+    assert f"Serving {archives} archive(s) in {data} (--data-dir) over stdio." in log
+    assert f"`{sys.executable} -m logpager.cli serve --data-dir {data}`" in log

@@ -159,7 +159,10 @@ def _announce(settings: Settings, port: int | None) -> None:
         host = f"[{settings.host}]" if ":" in settings.host else settings.host
         logger.info("Serving %s at http://%s:%d/mcp", where, host, port)
         return
-    command = f"{Path(sys.argv[0]).resolve()} serve --data-dir {settings.data_dir}"
+    program = Path(sys.argv[0]).resolve()
+    # Run as `python -m logpager.cli`, argv[0] is the package's __main__.py: not a command.
+    launcher = f"{sys.executable} -m logpager.cli" if program.name == "__main__.py" else program
+    command = f"{launcher} serve --data-dir {settings.data_dir}"
     logger.info(
         "Serving %s over stdio. An MCP client starts the server itself: give it the command "
         "`%s` (Claude Code: claude mcp add logpager -- %s).",
