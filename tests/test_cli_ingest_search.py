@@ -133,7 +133,12 @@ def test_search_json(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None
     [
         # One convention: what was typed is wrong, 2; the work failed, 1.
         (["search", "message: ("], 2, "Parser error"),
-        (["search", "*", "--begin", "yesterday"], 2, "Invalid timestamp"),
+        (["search", "*", "--begin", "yesterday"], 2, "--begin: Invalid timestamp 'yesterday'"),
+        (
+            ["search", "*", "--begin", "2020-01-02T00:00:00Z", "--end", "2020-01-01T00:00:00Z"],
+            2,
+            "--begin 2020-01-02T00:00:00Z is after --end 2020-01-01T00:00:00Z",
+        ),
         (["search", "*", "--page", "999999"], 2, "Invalid page index"),
         (["search", "*", "--page", "-1"], 2, "--page must be 0 or more"),
         (["search", "*", "--page-size", "0"], 2, "(got 0 from --page-size)"),

@@ -91,10 +91,17 @@ def run_search(args: argparse.Namespace) -> int:
 
     try:
         settings = settings_from_args(args, page_size=getattr(args, "page_size", None))
-        begin_ms = parse_iso8601_ms(args.begin) if args.begin else None
-        end_ms = parse_iso8601_ms(args.end) if args.end else None
     except LogpagerError as exc:
         return fail_with(exc)
+    bounds: list[int | None] = []
+    for flag, text in (("--begin", args.begin), ("--end", args.end)):
+        try:
+            bounds.append(parse_iso8601_ms(text) if text else None)
+        except LogpagerError as exc:
+            return fail(f"{flag}: {exc}", exit_status(exc))
+    begin_ms, end_ms = bounds
+    if begin_ms is not None and end_ms is not None and begin_ms > end_ms:
+        return fail(f"--begin {args.begin} is after --end {args.end}", EXIT_USAGE)
     if args.page < 0:
         return fail(f"--page must be 0 or more, not {args.page}", EXIT_USAGE)
     try:
