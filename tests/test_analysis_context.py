@@ -22,10 +22,10 @@ from tests.support.loghub import LOGHUB, SAMPLES
 
 
 def _inner(item: str) -> tuple[str, str, int]:
-    """:return: An item's timestamp, its event's ``message`` field, and its link's index."""
+    """:return: An item's timestamp, its text-log line, and its link's index."""
     stamp, rest = item.removeprefix("timestamp: ").split(", message: ", 1)
-    event, link = rest.rsplit(", link: ", 1)
-    return stamp, json.loads(event)["message"], parse_link(link)[1]
+    line, link = rest.rsplit(", link: ", 1)
+    return stamp, line, parse_link(link)[1]
 
 
 @pytest.fixture(scope="module")

@@ -132,7 +132,7 @@ def test_timestamps_and_example_are_the_templates_own(settings: Settings) -> Non
     items = [
         item
         for item in result.iter_items()
-        if RECEIVING.match(item.split('"message":"', 1)[1].rsplit('"}, link: ', 1)[0])
+        if RECEIVING.match(item.split(", message: ", 1)[1].rsplit(", link: ", 1)[0])
     ]
     assert entry["count"] == len(items)
     assert entry["example"] == items[0]

@@ -49,9 +49,10 @@ def test_timestamps_outside_four_digit_years_round_trip():
     chunks, names = decoded(table(rows), 100)
     arrow_text = pc.cast(pa.array(odd, pa.timestamp("ms")), pa.string()).to_pylist()
     items = chunks[0].items(0, len(odd), links_for(names))
-    for item, text, ts in zip(items, arrow_text, odd, strict=True):
+    for item, text in zip(items, arrow_text, strict=True):
         assert item.startswith(f"timestamp: {text[:10]}T{text[11:]}Z, ")
-        assert f"message: {wrapped(ts, 'odd')}, link: clp://arch-1/0" in item
+        # A text-log event's item shows its line, not the JSON it is stored in.
+        assert item.endswith(", message: odd, link: clp://arch-1/0")
 
 
 def test_second_resolution_and_even_deltas_store_few_bytes():

@@ -7,6 +7,7 @@ import json
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import IO
@@ -17,6 +18,7 @@ from fastmcp import Client
 from harness.ports import free_port, wait_for_port
 from harness.servers import clean_env, run_serve, serve_command
 from logpager.cli import main
+from logpager.search.datadir import list_archive_ids
 
 
 def test_help_lists_commands(capsys):
@@ -26,6 +28,84 @@ def test_help_lists_commands(capsys):
     out = capsys.readouterr().out
     for command in ("ingest", "search", "serve", "demo"):
         assert command in out
+
+
+@pytest.mark.parametrize("command", ["ingest", "search", "serve", "demo"])
+def test_help_shows_real_defaults_and_the_exit_statuses(capsys, command, monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    monkeypatch.setenv("COLUMNS", "1000")  # argparse wraps help text, long words too
+    with pytest.raises(SystemExit) as exc:
+        main([command, "--help"])
+    assert exc.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())  # argparse wraps lines anywhere
+    assert "default: settings" not in out
+    assert f"(default: {tmp_path / 'logpager'}; or set LOGPAGER_DATA_DIR)" in out
+    if command != "ingest":
+        assert "Exit status: 0 done; 1 the work failed" in out
+        assert "2 what was typed is wrong" in out
+    if command == "search":
+        assert "items per page (default: 10, or LOGPAGER_PAGE_SIZE" in out
+    if command == "serve":
+        assert "(default: stdio," in out
+        assert "HTTP port (default: 8000," in out
+
+
+def test_top_level_help_documents_the_exit_statuses(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "Exit status: 0 done; 1 the work failed" in out
+
+
+def test_demo_with_a_bad_query_is_one_line_and_status_2(capsys, loghub_archives):
+    status = main(["demo", "--data-dir", str(loghub_archives), "message: *Failed password*"])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "Traceback" not in err
+    assert err.rstrip().endswith('message: "*Failed password*"')
+
+
+def test_search_piped_into_head_ends_cleanly(loghub_archives: Path) -> None:
+    # A page far larger than a pipe's buffer, so the write meets the closed pipe for sure.
+    command = (
+        f"{sys.executable} -m logpager.cli search '*' --page-size 1000 "
+        f"--data-dir {loghub_archives} | head -2"
+    )
+    done = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", command],
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0] == "query: *"
+    assert len(done.stdout.splitlines()) == 2
+    assert "Traceback" not in done.stderr
+    assert "BrokenPipeError" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "args", "got"),
+    [
+        ({}, ["--page-size", "0"], "(got 0 from --page-size)"),
+        ({"LOGPAGER_PAGE_SIZE": "0"}, [], "(got '0' from LOGPAGER_PAGE_SIZE)"),
+        ({"LOGPAGER_PROFILE": "PROFILE"}, [], "(got 0 from profile PROFILE)"),
+    ],
+)
+def test_a_bad_setting_names_its_source(
+    capsys, loghub_archives, tmp_path, monkeypatch, env, args, got
+):
+    profile = tmp_path / "bad.toml"
+    profile.write_text("page_size = 0\n")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value.replace("PROFILE", str(profile)))
+    status = main(["search", "*", "--data-dir", str(loghub_archives), *args])
+    assert status == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: invalid settings: page_size: Input should be greater")
+    assert got.replace("PROFILE", str(profile)) in err
 
 
 def test_bad_profile_is_a_clear_error(capsys, tmp_path):
@@ -181,4 +261,10 @@ async def test_stdio_server_from_samples_stops_cleanly_on_sigterm(tmp_path: Path
             proc.wait()
         proc.stdin.close()
         proc.stdout.close()
-    _assert_clean_exit(stderr_path.read_text(), status, elapsed)
+    log = stderr_path.read_text()
+    _assert_clean_exit(log, status, elapsed)
+    # It said what it served and the command a stdio client should run to get the same.
+    data = tmp_path / "data"
+    archives = len(list_archive_ids(data))
+    assert f"Serving {archives} archive(s) in {data} (--data-dir) over stdio." in log
+    assert f"`{sys.executable} -m logpager.cli serve --data-dir {data}`" in log

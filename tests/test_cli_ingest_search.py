@@ -68,8 +68,32 @@ def test_search_table(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert "query: message: *invalid*" in out
     assert "page 1 of 0-" in out
     assert "TIMESTAMP" in out
-    assert "clp://" in out
     assert "next: --page 2" in out
+
+
+def test_search_table_shows_the_log_text_at_80_columns(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _run(["search", 'message: "*Failed password*"', "--data-dir", str(data_dir)]) == 0
+    page = dict(json.loads(_json_page(data_dir, 'message: "*Failed password*"', capsys)))
+    table = format_page_table(page, query="q", width=80)
+    rows = table.splitlines()[3:13]
+    source = (LOGHUB / "OpenSSH_2k.log").read_text().splitlines()
+    assert len(rows) == 10
+    for row in rows:
+        assert len(row) <= 80, row
+        text = row[26:].removesuffix("…")
+        # The row shows the start of a real source line, not the JSON it is stored in.
+        assert len(text) >= 50, row
+        assert any(line.startswith(text) for line in source), row
+        assert "clp://" not in row
+        assert '{"timestamp"' not in row
+
+
+def _json_page(data_dir: Path, query: str, capsys: pytest.CaptureFixture[str]) -> str:
+    capsys.readouterr()
+    assert _run(["search", query, "--data-dir", str(data_dir), "--json"]) == 0
+    return capsys.readouterr().out
 
 
 def test_search_json(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -107,21 +131,77 @@ def test_search_json(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None
 @pytest.mark.parametrize(
     ("argv", "status", "text"),
     [
-        (["search", "message: ("], 1, "Parser error"),
-        (["search", "*", "--begin", "yesterday"], 2, "Invalid timestamp"),
+        # One convention: what was typed is wrong, 2; the work failed, 1.
+        (["search", "message: ("], 2, "Parser error"),
+        (["search", "*", "--begin", "yesterday"], 2, "--begin: Invalid timestamp 'yesterday'"),
+        (
+            ["search", "*", "--begin", "2020-01-02T00:00:00Z", "--end", "2020-01-01T00:00:00Z"],
+            2,
+            "--begin 2020-01-02T00:00:00Z is after --end 2020-01-01T00:00:00Z",
+        ),
         (["search", "*", "--page", "999999"], 2, "Invalid page index"),
+        (["search", "*", "--page", "-1"], 2, "--page must be 0 or more"),
+        (["search", "*", "--page-size", "0"], 2, "(got 0 from --page-size)"),
+        (["search", "--", "-message: *error*"], 2, "Hint: use NOT: NOT message: *error*"),
     ],
 )
 def test_search_errors(
     data_dir: Path, capsys: pytest.CaptureFixture[str], argv: list[str], status: int, text: str
 ) -> None:
-    assert _run([*argv, "--data-dir", str(data_dir)]) == status
+    assert _run([argv[0], "--data-dir", str(data_dir), *argv[1:]]) == status
     assert text in capsys.readouterr().err
 
 
 def test_search_without_archives(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert _run(["search", "*", "--data-dir", str(tmp_path / "none")]) == 1
-    assert "logpager ingest" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "logpager ingest" in err
+    # It says which data directory was searched, why that one, and how to choose another.
+    assert f"Data directory {tmp_path / 'none'}: from --data-dir" in err
+    assert "LOGPAGER_DATA_DIR" in err
+
+
+def test_search_without_archives_in_the_default_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    assert _run(["search", "*"]) == 1
+    err = capsys.readouterr().err
+    assert f"Data directory {tmp_path / 'logpager'}: the default" in err
+
+
+@pytest.mark.parametrize(
+    ("query", "hint", "fixed"),
+    [
+        (
+            "message: *Failed password*",
+            "Hint: quote a value that has spaces (wildcards go inside the quotes): ",
+            'message: "*Failed password*"',
+        ),
+        (
+            "message: (*error* OR *fail*)",
+            "Hint: a field applies to one value, not to a group; repeat the field: ",
+            "(message: *error* OR message: *fail*)",
+        ),
+    ],
+)
+def test_kql_mistakes_get_a_hint_and_the_query_as_typed(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], query: str, hint: str, fixed: str
+) -> None:
+    assert _run(["search", query, "--data-dir", str(data_dir)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: Invalid KQL query `{query}`: Parser error")
+    assert err.rstrip().endswith(hint + fixed)
+    # The suggested query is valid and finds what the mistaken one meant.
+    assert _run(["search", fixed, "--data-dir", str(data_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "matches: 0;" not in out
+
+
+def test_a_query_is_echoed_as_typed(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    query = """message: "it's \\ here" AND ("""
+    assert _run(["search", query, "--data-dir", str(data_dir)]) == 2
+    assert f"`{query}`" in capsys.readouterr().err
 
 
 def test_format_page_table_empty() -> None:

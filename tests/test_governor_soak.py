@@ -14,7 +14,8 @@ import pytest
 
 from harness.soak import SoakData, make_soak_data, run_soak
 
-pytestmark = pytest.mark.timeout(1200)
+# Minutes on a 2-core machine (the first test alone ~4 min): `scripts/test.sh --quick` skips it.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 
 @pytest.fixture(scope="module")

@@ -88,3 +88,24 @@ def test_edge_and_analysis_profiles():
     default = load_settings("default")
     assert (default.page_size, default.max_cached_results) == (10, 1000)
     assert (default.session_ttl_minutes, default.query_ttl_minutes) == (60, 30)
+
+
+def test_each_value_knows_its_source(tmp_path, monkeypatch):
+    profile = tmp_path / "p.toml"
+    profile.write_text("zstd_level = 5\npage_size = 7\n")
+    monkeypatch.setenv("LOGPAGER_PAGE_SIZE", "9")
+    s = load_settings(profile, flags={"data_dir": "--data-dir"}, data_dir=tmp_path, port=9000)
+    assert s.source_of("data_dir") == "--data-dir"
+    assert s.source_of("port") == "the caller"
+    assert s.source_of("page_size") == "LOGPAGER_PAGE_SIZE"  # the environment beats a profile
+    assert s.source_of("zstd_level") == f"profile {profile}"
+    assert s.source_of("query_ttl_minutes") == "the default"
+
+
+def test_a_check_across_settings_blames_no_single_source(monkeypatch):
+    monkeypatch.setenv("LOGPAGER_HIGH_WATERMARK", "0.5")
+    with pytest.raises(SettingsError) as exc:
+        load_settings(None, low_watermark=0.6)
+    message = str(exc.value)
+    assert "must not exceed high_watermark (0.5)" in message
+    assert " from " not in message  # neither the variable nor the caller alone is wrong

@@ -12,10 +12,12 @@ import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
 
+from logpager import __version__
 from logpager.settings import PROFILES_DIR
 
 pytestmark = pytest.mark.slow
@@ -32,23 +34,44 @@ def _clean_env() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """:return: The wheel built from a copy of the sources, and what the build printed."""
     root = tmp_path_factory.mktemp("wheel")
     source = root / "source"
     source.mkdir()
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy(REPO / name, source / name)
     shutil.copytree(REPO / "src", source / "src", ignore=shutil.ignore_patterns("__pycache__"))
     dist = root / "dist"
-    env = _clean_env()
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(dist), "."],
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(dist), "."],
         cwd=source,
-        env=env,
+        env=_clean_env(),
         check=True,
         capture_output=True,
+        text=True,
     )
     (wheel,) = dist.glob("logpager-*.whl")
+    return wheel, build.stdout + build.stderr
+
+
+def test_wheel_builds_without_packaging_warnings(built: tuple[Path, str]) -> None:
+    wheel, log = built
+    info = f"logpager-{__version__}.dist-info"
+    # setuptools warns about its own deprecations (project.license as a table) in the log.
+    assert "deprecated" not in log.lower(), log
+    assert "BuildBackendWarning" not in log, log
+    with zipfile.ZipFile(wheel) as archive:
+        metadata = archive.read(f"{info}/METADATA").decode()
+        assert f"{info}/licenses/LICENSE" in archive.namelist()
+    assert "License-Expression: Apache-2.0" in metadata
+
+
+@pytest.fixture(scope="module")
+def installed(built: tuple[Path, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    wheel, _log = built
+    root = tmp_path_factory.mktemp("venv")
+    env = _clean_env()
     venv = root / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], env=env, check=True)
     subprocess.run(

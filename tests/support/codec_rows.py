@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,8 +25,39 @@ def iso(ms: int) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
 
 
+def expected_message(message: str) -> str:
+    """
+    What an item shows of a message, decided independently of the codec: the line of a
+    text-log event (exactly a numeric timestamp, optional, and a string message, written
+    compactly, as ingestion writes them), any other message as it is.
+    """
+    try:
+        event = json.loads(message)
+    except ValueError:
+        return message
+    if not isinstance(event, dict) or list(event) not in (["timestamp", "message"], ["message"]):
+        return message
+    line, stamp = event["message"], event.get("timestamp", 0)
+    if not isinstance(line, str) or type(stamp) is not int:
+        return message
+    compact = [json.dumps(event, separators=(",", ":"), ensure_ascii=a) for a in (False, True)]
+    if message not in compact and not _same_but_escaped(message, event):
+        return message
+    try:
+        line.encode()
+    except UnicodeEncodeError:
+        return message
+    return line
+
+
+def _same_but_escaped(message: str, event: dict[str, Any]) -> bool:
+    """Whether ``message`` is ``event`` written compactly, its string escaped any valid way."""
+    head = '{"timestamp":' + str(event["timestamp"]) + "," if "timestamp" in event else "{"
+    return message.startswith(head + '"message":"') and message.endswith('"}')
+
+
 def expected_item(row: dict[str, Any]) -> str:
-    """The reference's item line for one result row."""
+    """The reference's item line for one result row (a text-log event shows its line)."""
     ts, archive, index = row["timestamp"], row["archive_id"], row["log_event_index"]
     when = "N/A" if ts is None else iso(ts)
     link = (
@@ -33,7 +65,7 @@ def expected_item(row: dict[str, Any]) -> str:
         if not archive or index is None
         else TEMPLATE.format(archive_id=archive, log_event_index=index)
     )
-    return f"timestamp: {when}, message: {row['message']}, link: {link}"
+    return f"timestamp: {when}, message: {expected_message(row['message'])}, link: {link}"
 
 
 def links_for(names: list[str]) -> list[Link]:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from logpager.cache.codec.textevents import item_message
 from logpager.errors import InvalidArgumentError
 from logpager.search.child import Rows, RunToken
 from logpager.search.clp_s import ClpSBackend
@@ -182,7 +183,7 @@ def log_context(
         timestamp, message = window.events[i]
         # clp-s reports a missing timestamp as 0; pages show it as N/A too.
         stamp = format_epoch_ms(timestamp or None)
-        text = message.decode("utf-8", errors="replace").removesuffix("\n")
+        text = item_message(message.decode("utf-8", errors="replace").removesuffix("\n"))
         where = template.format(archive_id=archive_id, log_event_index=i)
         return f"timestamp: {stamp}, message: {text}, link: {where}"
 

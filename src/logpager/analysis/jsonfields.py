@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pa_json
 
+from logpager.cache.codec.textevents import TEXT_LOG_EVENT
 from logpager.errors import InvalidArgumentError
 from logpager.schema import ITEM, MESSAGE
 
@@ -36,10 +37,6 @@ __all__ = [
     "parse_field_path",
     "value_text",
 ]
-
-TEXT_LOG_EVENT = r'^\{(?:"timestamp":-?[0-9]+,)?"message":"(?:[^"\\]|\\.)*"\}$'
-"""RE2 pattern of a wrapped plain-text line: exactly a timestamp (optional) and a message,
-as :mod:`logpager.ingest.conversion` writes them."""
 
 # The types a field's value is tried as, before inference (see FieldReader).
 _LEAF_TYPES = (pa.string(), pa.int64(), pa.float64(), pa.bool_())

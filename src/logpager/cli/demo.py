@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+import sys
 
-from logpager.cli.options import SubParsers
+from logpager.cli.options import (
+    EXIT_STATUS_HELP,
+    SubParsers,
+    add_common_options,
+    data_dir_note,
+    settings_from_args,
+)
 from logpager.cli.pagetable import format_page_table
-from logpager.settings import load_settings
 
 __all__ = ["add_demo_parser", "run_demo"]
 
@@ -20,10 +25,15 @@ def add_demo_parser(subparsers: SubParsers) -> argparse.ArgumentParser:
     :return: The new subcommand's parser (its handler is set as ``args.handler``).
     """
     parser: argparse.ArgumentParser = subparsers.add_parser(
-        "demo", help="ingest the bundled samples, search them and page through the result"
+        "demo",
+        help="ingest the bundled samples, search them and page through the result",
+        description="Ingest the bundled real log samples into the data directory when it "
+        "holds no archives, search it, and print the first and the last page and what the "
+        "cache holds.",
+        epilog=EXIT_STATUS_HELP,
     )
-    parser.add_argument("--data-dir", type=Path, default=None, help="archive directory")
     parser.add_argument("query", nargs="?", default="*", help="KQL query (default: *)")
+    add_common_options(parser)
     parser.set_defaults(handler=run_demo)
     return parser
 
@@ -34,16 +44,16 @@ def run_demo(args: argparse.Namespace) -> int:
 
     :param args: Parsed arguments of :func:`add_demo_parser`.
     :return: Exit status (0).
-    :raise LogpagerError: If the samples cannot be ingested or searched.
-    :raise SettingsError: If a setting is invalid (the caller exits 2).
+    :raise LogpagerError: If the samples cannot be ingested or searched (the caller prints
+        it and exits 1), or a setting or the query is invalid (the caller exits 2).
     """
     from logpager.ingest import ingest_samples
     from logpager.query import QuerySpec
     from logpager.search import ClpSBackend
     from logpager.sessions import SessionManager
 
-    overrides = {"data_dir": args.data_dir} if args.data_dir is not None else {}
-    settings = load_settings(None, max_cached_results=100_000, **overrides)
+    settings = settings_from_args(args, max_cached_results=100_000)
+    print(data_dir_note(settings).strip("()"), file=sys.stderr)
     ingest_samples(settings.data_dir, settings=settings)
     outcome = ClpSBackend(settings).search(QuerySpec(args.query))
     manager = SessionManager(settings=settings)

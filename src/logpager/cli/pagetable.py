@@ -7,22 +7,28 @@ from typing import Any
 
 __all__ = ["format_page_table"]
 
+_TIMESTAMP_WIDTH = 24  # 2015-07-29T17:41:44.747Z
+_MIN_MESSAGE_WIDTH = 20
 
-def _split_item(item: str) -> tuple[str, str, str]:
+
+def _split_item(item: str) -> tuple[str, str]:
+    """:return: An item's timestamp and its message (the event), without its link."""
     head, _, rest = item.partition(", message: ")
-    message, sep, link = rest.rpartition(", link: ")
+    message, sep, _link = rest.rpartition(", link: ")
     if not sep:
-        message, link = rest, ""
-    return head.removeprefix("timestamp: "), message, link
+        message = rest
+    return head.removeprefix("timestamp: "), message
 
 
 def format_page_table(page: dict[str, Any], *, query: str, width: int | None = None) -> str:
     """
-    Renders a page dict as a table with its paging metadata.
+    Renders a page dict as a table of timestamps and log text, with its paging metadata.
+
+    Links are left out, so the text gets the width (``--json`` prints whole items).
 
     :param page: What ``QueryResult.get_page`` returned.
-    :param query: The query, for the header.
-    :param width: Terminal width (default: detected).
+    :param query: The query, for the header, as typed.
+    :param width: Terminal width (default: detected, 120 when not a terminal).
     :return: Text ready to print.
     """
     width = width or shutil.get_terminal_size((120, 24)).columns
@@ -40,15 +46,15 @@ def format_page_table(page: dict[str, Any], *, query: str, width: int | None = N
     if not items:
         lines.append("(no results)")
         return "\n".join(lines)
-    rows = [_split_item(str(item)) for item in items]
-    link_width = max(len(r[2]) for r in rows)
-    message_width = max(width - 24 - 2 - link_width - 2, 20)
-    lines.append(f"{'TIMESTAMP':<24}  {'MESSAGE':<{message_width}}  LINK")
-    for ts, message, link in rows:
+    message_width = max(width - _TIMESTAMP_WIDTH - 2, _MIN_MESSAGE_WIDTH)
+    lines.append(f"{'TIMESTAMP':<{_TIMESTAMP_WIDTH}}  MESSAGE")
+    for item in items:
+        stamp, message = _split_item(str(item))
+        # An item's message is already the log text: a text log's line, a JSON event's JSON.
         flat = message.replace("\n", "\\n")
         if len(flat) > message_width:
             flat = flat[: message_width - 1] + "…"
-        lines.append(f"{ts:<24}  {flat:<{message_width}}  {link}")
+        lines.append(f"{stamp:<{_TIMESTAMP_WIDTH}}  {flat}".rstrip())
     nav = []
     if page.get("has_previous"):
         nav.append(f"previous: --page {index - 1}")

@@ -3,7 +3,7 @@
 ``logpager search "KQL" [--begin ISO] [--end ISO] [--page N] [--json] [--data-dir DIR]``
 
 A query that starts with ``-`` needs ``--`` before it: ``logpager search -- "-h"``.
-Exit status: 0 done, 1 the search failed, 2 the command line was wrong.
+Exit status: see :data:`~logpager.cli.options.EXIT_STATUS_HELP`.
 """
 
 from __future__ import annotations
@@ -11,9 +11,20 @@ from __future__ import annotations
 import argparse
 import json
 
-from logpager.cli.options import SubParsers, add_common_options, fail, settings_from_args
+from logpager.cli.options import (
+    EXIT_STATUS_HELP,
+    EXIT_USAGE,
+    SubParsers,
+    add_common_options,
+    data_dir_note,
+    exit_status,
+    fail,
+    fail_with,
+    settings_from_args,
+)
 from logpager.cli.pagetable import format_page_table
-from logpager.errors import InvalidTimestampError, LogpagerError, PageError, SettingsError
+from logpager.errors import LogpagerError, NoArchivesError, PageError
+from logpager.settings import Settings
 from logpager.timeutil import format_epoch_ms, parse_iso8601_ms
 
 __all__ = ["add_search_parser", "run_search"]
@@ -30,14 +41,38 @@ def add_search_parser(subparsers: SubParsers) -> argparse.ArgumentParser:
         "search",
         help="search the archives with KQL and print one page",
         description="Search with KQL (case-insensitive) and print a page of results, latest "
-        "first. Put -- before a query that starts with '-'.",
+        "first: each event's time and log text. Put -- before a query that starts with '-'.",
+        epilog=EXIT_STATUS_HELP,
     )
-    parser.add_argument("query", help='KQL query, e.g. "level: ERROR AND service: auth"')
-    parser.add_argument("--begin", default=None, help="earliest time, e.g. 2024-05-01T00:00:00Z")
-    parser.add_argument("--end", default=None, help="latest time, e.g. 2024-05-01T23:59:59.999Z")
-    parser.add_argument("--page", type=int, default=0, help="0-based page index (default 0)")
-    parser.add_argument("--page-size", type=int, default=None, help="items per page")
-    parser.add_argument("--json", action="store_true", help="print the page as JSON")
+    parser.add_argument(
+        "query", help="KQL query, e.g. 'message: \"*Failed password*\" AND message: *root*'"
+    )
+    parser.add_argument(
+        "--begin",
+        default=None,
+        metavar="ISO",
+        help="earliest time, inclusive, e.g. 2015-07-29T17:00:00Z (default: none)",
+    )
+    parser.add_argument(
+        "--end",
+        default=None,
+        metavar="ISO",
+        help="latest time, inclusive, e.g. 2015-07-29T23:59:59.999Z (default: none)",
+    )
+    parser.add_argument(
+        "--page", type=int, default=0, metavar="N", help="0-based page index (default: 0)"
+    )
+    page_size = Settings.model_fields["page_size"].default
+    parser.add_argument(
+        "--page-size",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"items per page (default: {page_size}, or LOGPAGER_PAGE_SIZE or the profile's)",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print the page as JSON: whole items with their links"
+    )
     add_common_options(parser)
     parser.set_defaults(handler=run_search)
     return parser
@@ -56,21 +91,31 @@ def run_search(args: argparse.Namespace) -> int:
 
     try:
         settings = settings_from_args(args, page_size=getattr(args, "page_size", None))
-        begin_ms = parse_iso8601_ms(args.begin) if args.begin else None
-        end_ms = parse_iso8601_ms(args.end) if args.end else None
-    except (SettingsError, InvalidTimestampError) as exc:
-        return fail(str(exc), 2)
+    except LogpagerError as exc:
+        return fail_with(exc)
+    bounds: list[int | None] = []
+    for flag, text in (("--begin", args.begin), ("--end", args.end)):
+        try:
+            bounds.append(parse_iso8601_ms(text) if text else None)
+        except LogpagerError as exc:
+            return fail(f"{flag}: {exc}", exit_status(exc))
+    begin_ms, end_ms = bounds
+    if begin_ms is not None and end_ms is not None and begin_ms > end_ms:
+        return fail(f"--begin {args.begin} is after --end {args.end}", EXIT_USAGE)
     if args.page < 0:
-        return fail("--page must be 0 or more", 2)
+        return fail(f"--page must be 0 or more, not {args.page}", EXIT_USAGE)
     try:
         # The server's streaming path: the result is built while clp-s searches.
         spec = QuerySpec(args.query, begin_ms, end_ms)
         result, _outcome = search_and_cache(ClpSBackend(settings), spec, settings=settings)
         page = dict(result.get_page(args.page))
+    except NoArchivesError as exc:
+        return fail(f"{exc} {data_dir_note(settings)}", exit_status(exc))
     except PageError as exc:
-        return fail(str(exc), 2)
+        # A page past the end is a --page that was wrong.
+        return fail(f"{exc} (--page {args.page})", EXIT_USAGE)
     except LogpagerError as exc:
-        return fail(str(exc), 1)
+        return fail_with(exc)
     if args.json:
         print(json.dumps(page, ensure_ascii=False, indent=2))
     else:

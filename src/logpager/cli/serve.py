@@ -1,7 +1,7 @@
 """``logpager serve``: run the MCP server, optionally on the bundled samples.
 
 Exit status: 0 stopped on request (SIGTERM, SIGINT), 1 the server could not start, 2 the
-command line or the settings were wrong.
+command line or the settings were wrong (see :data:`~logpager.cli.options.EXIT_STATUS_HELP`).
 """
 
 from __future__ import annotations
@@ -9,9 +9,32 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from logpager.cli.options import SubParsers, fail
-from logpager.errors import LogpagerError, SettingsError
-from logpager.settings import list_profiles, load_settings
+from logpager.cli.options import (
+    EXIT_FAILURE,
+    EXIT_STATUS_HELP,
+    SubParsers,
+    add_common_options,
+    data_dir_note,
+    fail,
+)
+from logpager.errors import LogpagerError, ServerStartupError, SettingsError
+from logpager.settings import Settings, load_settings
+
+# Settings the flags of serve set, by flag.
+_FLAG_SETTINGS = {
+    "--transport": "transport",
+    "--host": "host",
+    "--port": "port",
+    "--metrics-port": "metrics_port",
+    "--data-dir": "data_dir",
+    "--auth-tokens-file": "auth_tokens_file",
+    "--jwt-public-key": "auth_jwt_public_key_file",
+    "--jwt-jwks-uri": "auth_jwt_jwks_uri",
+    "--jwt-issuer": "auth_jwt_issuer",
+    "--jwt-audience": "auth_jwt_audience",
+    "--allow-unauthenticated": "allow_unauthenticated",
+    "--store": "store_url",
+}
 
 __all__ = ["add_serve_parser", "run_serve"]
 
@@ -31,29 +54,42 @@ def add_serve_parser(subparsers: SubParsers) -> argparse.ArgumentParser:
         epilog="Exits 1 at once, with a one-line message, when the data directory holds no "
         "archives, the HTTP address is not loopback and no authentication is configured, or "
         "the address cannot be bound. SIGTERM or SIGINT stops the server gracefully with exit "
-        "status 0.",
+        f"status 0. {EXIT_STATUS_HELP}",
     )
-    parser.add_argument("--transport", choices=["stdio", "http"], default=None)
-    parser.add_argument("--host", default=None, help="HTTP bind address (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=None, help="HTTP port (default 8000)")
-    parser.add_argument("--data-dir", type=Path, default=None, help="archive directory")
+    fields = Settings.model_fields
     parser.add_argument(
-        "--profile",
-        default=argparse.SUPPRESS,
-        help=f"settings profile name or TOML path (shipped: {', '.join(list_profiles())})",
+        "--transport",
+        choices=["stdio", "http"],
+        default=None,
+        help=f"(default: {fields['transport'].default}, or LOGPAGER_TRANSPORT or the profile's)",
     )
+    parser.add_argument(
+        "--host",
+        default=None,
+        help=f"HTTP bind address (default: {fields['host'].default}, or LOGPAGER_HOST)",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help=f"HTTP port (default: {fields['port'].default}, or LOGPAGER_PORT)",
+    )
+    add_common_options(parser)
     parser.add_argument(
         "--metrics-port",
         type=int,
         default=None,
-        help="stdio: serve GET /metrics and /health on this 127.0.0.1 port (HTTP: on its port)",
+        metavar="PORT",
+        help="stdio: serve GET /metrics and /health on this 127.0.0.1 port (HTTP: on its "
+        "port) (default: none, or LOGPAGER_METRICS_PORT)",
     )
     parser.add_argument(
         "--store",
         default=None,
         metavar="URL",
         help="session store shared by replicas and kept across restarts: redis://HOST:PORT/DB, "
-        "redis+cluster://HOST:PORT or memory:// (default: this process only)",
+        "redis+cluster://HOST:PORT or memory:// (default: none, this process only, or "
+        "LOGPAGER_STORE_URL)",
     )
     parser.add_argument(
         "--samples", action="store_true", help="ingest the bundled samples into an empty data dir"
@@ -103,25 +139,13 @@ def run_serve(args: argparse.Namespace) -> int:
     :raise SettingsError: If the profile or a setting is invalid, the auth settings included
         (the caller exits 2).
     """
-    overrides = {
-        k: v
-        for k, v in {
-            "transport": args.transport,
-            "host": args.host,
-            "port": args.port,
-            "metrics_port": args.metrics_port,
-            "data_dir": args.data_dir,
-            "auth_tokens_file": args.auth_tokens_file,
-            "auth_jwt_public_key_file": args.jwt_public_key,
-            "auth_jwt_jwks_uri": args.jwt_jwks_uri,
-            "auth_jwt_issuer": args.jwt_issuer,
-            "auth_jwt_audience": args.jwt_audience,
-            "allow_unauthenticated": args.allow_unauthenticated,
-            "store_url": args.store,
-        }.items()
-        if v is not None
+    given = {
+        name: getattr(args, flag.removeprefix("--").replace("-", "_"))
+        for flag, name in _FLAG_SETTINGS.items()
     }
-    settings = load_settings(getattr(args, "profile", None), **overrides)
+    overrides = {k: v for k, v in given.items() if v is not None}
+    flags = {name: flag for flag, name in _FLAG_SETTINGS.items() if name in overrides}
+    settings = load_settings(getattr(args, "profile", None), flags=flags, **overrides)
     try:
         if args.samples:
             from logpager.ingest import ingest_samples
@@ -133,6 +157,12 @@ def run_serve(args: argparse.Namespace) -> int:
         run_server(settings)
     except SettingsError:
         raise  # an unusable auth setting: the caller exits 2, as for any bad setting
+    except ServerStartupError as exc:
+        from logpager.search.datadir import list_archive_ids
+
+        # Nothing to search: say which data directory that was, and how to choose another.
+        note = "" if list_archive_ids(settings.data_dir) else f" {data_dir_note(settings)}"
+        return fail(f"{exc}{note}", EXIT_FAILURE)
     except LogpagerError as exc:
         # Startup failures (no archives, port taken, samples not ingestible) are one line
         # for a person to act on, not a traceback.

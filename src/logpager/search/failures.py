@@ -18,6 +18,7 @@ from logpager.errors import (
     SearchTimeoutError,
 )
 from logpager.search.datadir import ingest_hint, list_archive_ids
+from logpager.search.kql import quote_query, syntax_hint
 
 __all__ = [
     "no_archives_error",
@@ -94,7 +95,7 @@ def raise_for_failure(returncode: int, err: bytes, query: str, data_dir: Path) -
             # e.g. `ts > abc`: nothing can match; the reference reports it as no results.
             return
         if any(k in message for k in ("Parser error", "Lexer error", "No query specified")):
-            msg = f"Invalid KQL query {query!r}: {message}"
+            msg = f"Invalid KQL query {quote_query(query)}: {message}.{syntax_hint(query)}"
             raise QuerySyntaxError(msg)
         if "archive" in message.lower() and not list_archive_ids(data_dir):
             raise no_archives_error(data_dir)

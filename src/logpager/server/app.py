@@ -19,6 +19,7 @@ from fastmcp import Context, FastMCP
 from fastmcp.server.auth import AuthProvider
 from pydantic import WithJsonSchema
 
+from logpager import __version__
 from logpager.memory.allocators import page_out_library_pages
 from logpager.memory.governor import MemoryGovernor
 from logpager.search import ClpSBackend, SearchBackend
@@ -108,6 +109,8 @@ def create_server(
     mcp: FastMCP = FastMCP(
         SERVER_NAME,
         instructions=INSTRUCTIONS,
+        # serverInfo names logpager's own version (FastMCP's is the default).
+        version=__version__,
         lifespan=lifespan,
         mask_error_details=True,
         auth=auth,
@@ -190,7 +193,8 @@ def _register_tools(mcp: FastMCP, tools: Tools) -> None:
         Searches the logs with a KQL query and returns the first page of results, latest
         first, with a result_handle for get_nth_page.
 
-        :param kql_query: KQL, e.g. message: "*connection refused*" AND level: ERROR.
+        :param kql_query: KQL, e.g. `message: "*Failed password*" AND message: *root*` or
+            `*PacketResponder*` (values with spaces in quotes; see get_instructions).
         :param result_handle: A handle from an earlier result, to search in the same session
             (needed on stateless connections to keep your results together).
         """
@@ -208,9 +212,10 @@ def _register_tools(mcp: FastMCP, tools: Tools) -> None:
         Searches the logs with a KQL query within a time range (both ends inclusive) and
         returns the first page of results, latest first, with a result_handle.
 
-        :param kql_query: KQL.
-        :param begin_timestamp: ISO 8601 UTC with a trailing Z, e.g. 2024-01-31T00:00:00.000Z.
-        :param end_timestamp: ISO 8601 UTC with a trailing Z, not before begin_timestamp.
+        :param kql_query: KQL, e.g. `message: *timeout*`.
+        :param begin_timestamp: ISO 8601 UTC with a trailing Z, e.g. 2015-07-29T00:00:00.000Z.
+        :param end_timestamp: ISO 8601 UTC with a trailing Z, not before begin_timestamp,
+            e.g. 2015-07-29T23:59:59.999Z.
         :param result_handle: A handle from an earlier result, to search in the same session.
         """
         return await tools.search(ctx, kql_query, begin_timestamp, end_timestamp, result_handle)

@@ -23,8 +23,9 @@ Workflow
 Pages and result handles
 - A page is {"items", "num_total_pages", "num_total_items", "num_items_per_page",
   "has_next", "has_previous", "page_index", "num_total_matches", "truncated",
-  "result_handle"}. Each item is one line: "timestamp: <ISO 8601>, message: <original
-  event>, link: <link>". Results are ordered latest first.
+  "result_handle"}. Each item is "timestamp: <ISO 8601>, message: <event>, link: <link>":
+  the event of a plain-text log is its line as written (several lines for a multi-line
+  event), of a JSON log its JSON object. Results are ordered latest first.
 - Only the latest matches are kept (num_total_items); num_total_matches counts all of them
   and truncated is true when some were dropped. Narrow the query or the time range then.
 - Every search result has a result_handle. Pass it to get_nth_page(page_index,
@@ -39,19 +40,22 @@ Pages and result handles
   unreadable): the result covers only the others.
 - Errors come back as {"Error": "<message>"}; read the message, fix the call, try again.
 
-KQL as clp-s accepts it
-- Match a field: level: ERROR   (case-insensitive by default)
+KQL as clp-s accepts it (every query between backticks here runs on the bundled samples)
+- Match a field: `message: *timeout*` (case-insensitive). In JSON logs, fields are the
+  logs' own keys, e.g. level: ERROR or service: auth.
 - Wildcards: * matches any run of characters, ? one character. A value without wildcards
-  must match the whole field, so search inside text with *...*: message: *timeout*
+  must match the whole field, so search inside text with *...*.
 - Quote values that contain spaces or special characters, and wildcard inside the quotes:
-  message: "*authentication failure*"
-- Search every field by leaving out the key: *PacketResponder*
+  `message: "*authentication failure*"`, not message: *authentication failure*.
+- Search every field by leaving out the key: `*PacketResponder*`
 - Combine with AND, OR, NOT. AND and OR have the SAME precedence and group left to right:
-  a OR b AND c means (a OR b) AND c. Always use parentheses:
-  level: ERROR AND (message: *disk* OR message: *memory*)
-- Compare numbers: status >= 500, duration_ms > 1000
+  a OR b AND c means (a OR b) AND c. Always use parentheses, and repeat the field for each
+  value: `message: *error* AND (message: *mod_jk* OR message: *workerEnv*)`, not
+  message: (*mod_jk* OR *workerEnv*).
+- Exclude with NOT, never a leading '-': `message: *sshd* AND NOT message: *Failed*`
+- Compare numbers in JSON logs: status >= 500, duration_ms > 1000
 - Nested JSON keys use dots: http.request.method: POST
-- Do not start a query with '-'; do not use the '|' pipe of other query languages.
+- Do not use the '|' pipe of other query languages.
 
 Analysing a result instead of reading every page (all take result_handle)
 - aggregate_results(by="time", interval="1h") counts events per time bucket;
@@ -70,10 +74,11 @@ Time ranges
 - Events without a timestamp are not found by a time-range search.
 
 Fields in the data
-- Plain-text logs are ingested as {"timestamp": <epoch ms>, "message": "<the line(s)>"}:
-  search their text with message: *...*. A multi-line event (a stack trace) is one message.
+- Plain-text logs are stored as {"timestamp": <epoch ms>, "message": "<the line(s)>"}
+  (items show the line itself): search their text with message: *...*. A multi-line event
+  (a stack trace) is one message.
 - JSON logs keep their own keys (for example level, service, message): query them by name.
 - The bundled samples are Loghub's Apache, HDFS, Linux (syslog), OpenSSH and Zookeeper
-  logs, for example: message: "*Failed password*", *PacketResponder*,
-  message: *error* AND message: *mod_jk*.
+  logs, for example: `message: "*Failed password*" AND message: *root*`,
+  `message: "*Invalid user*"`, `message: *error* AND message: *mod_jk*`.
 """

@@ -6,7 +6,9 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import fastmcp
 import uvicorn
@@ -17,6 +19,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from logpager.errors import ServerStartupError
 from logpager.memory.allocators import configure_allocators
+from logpager.search.datadir import list_archive_ids
 from logpager.server import client_gone
 from logpager.server.app import create_server
 from logpager.server.auth import build_auth_provider
@@ -100,6 +103,7 @@ async def run_server_async(settings: Settings, *, server: FastMCP | None = None)
     configure_allocators(settings)
     client_gone.install()
     if settings.transport == "stdio":
+        _announce(settings, None)
         server = server if server is not None else create_server(settings)
         if settings.metrics_port is None:
             await serve_stdio(server)
@@ -113,6 +117,7 @@ async def run_server_async(settings: Settings, *, server: FastMCP | None = None)
         allow_unauthenticated=settings.allow_unauthenticated,
     )
     sockets = bind_http_sockets(settings.host, settings.port)
+    _announce(settings, sockets[0].getsockname()[1])
     try:
         server = server if server is not None else create_server(settings, auth=auth)
         app = server.http_app(
@@ -137,6 +142,33 @@ async def run_server_async(settings: Settings, *, server: FastMCP | None = None)
         sockets,
         host=settings.host,
         shutdown_grace_seconds=settings.shutdown_grace_seconds,
+    )
+
+
+def _announce(settings: Settings, port: int | None) -> None:
+    """
+    Logs what is served and how a client connects (on stderr: stdout is the MCP stream over
+    stdio). A stdio client starts the server itself, so it is given this command line.
+
+    :param settings: The server's settings.
+    :param port: The bound HTTP port; ``None`` over stdio.
+    """
+    archives = len(list_archive_ids(settings.data_dir))
+    where = f"{archives} archive(s) in {settings.data_dir} ({settings.source_of('data_dir')})"
+    if port is not None:
+        host = f"[{settings.host}]" if ":" in settings.host else settings.host
+        logger.info("Serving %s at http://%s:%d/mcp", where, host, port)
+        return
+    program = Path(sys.argv[0]).resolve()
+    # Run as `python -m logpager.cli`, argv[0] is the package's __main__.py: not a command.
+    launcher = f"{sys.executable} -m logpager.cli" if program.name == "__main__.py" else program
+    command = f"{launcher} serve --data-dir {settings.data_dir}"
+    logger.info(
+        "Serving %s over stdio. An MCP client starts the server itself: give it the command "
+        "`%s` (Claude Code: claude mcp add logpager -- %s).",
+        where,
+        command,
+        command,
     )
 
 

@@ -8,6 +8,9 @@ environment variables.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from pydantic import PrivateAttr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from logpager.settings.analysis import AnalysisFields
@@ -46,6 +49,25 @@ class Settings(
         extra="forbid",
         frozen=False,
     )
+
+    # Where each value came from, as load_settings found it: for messages that tell a person
+    # which flag, variable or profile to change.
+    _sources: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    def record_sources(self, sources: Mapping[str, str]) -> None:
+        """
+        :param sources: Where values came from, by setting name (``--data-dir``,
+            ``LOGPAGER_DATA_DIR``, ``profile PATH``); set by ``load_settings``.
+        """
+        self._sources = dict(sources)
+
+    def source_of(self, name: str) -> str:
+        """
+        :param name: A setting's name.
+        :return: Where its value came from: a flag, a ``LOGPAGER_*`` variable, ``profile
+            PATH``, ``the caller`` (code), or ``the default``.
+        """
+        return self._sources.get(name, "the default")
 
     @property
     def chunk_rows(self) -> int:

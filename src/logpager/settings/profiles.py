@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -50,46 +51,92 @@ def resolve_profile(profile: str | Path) -> Path:
     return named
 
 
-def _format_validation_error(source: str, err: ValidationError) -> str:
+def _format_validation_error(err: ValidationError, sources: Mapping[str, str]) -> str:
+    """
+    :param err: What pydantic refused.
+    :param sources: Where each given setting came from (see :func:`load_settings`).
+    :return: One line naming each bad setting, the value and where it came from.
+    """
     parts = []
     for e in err.errors():
+        name = str(e["loc"][0]) if e["loc"] else ""
         loc = ".".join(str(x) for x in e["loc"]) or "settings"
-        parts.append(f"{loc}: {e['msg']} (got {e.get('input')!r})")
-    return f"invalid settings from {source}: " + "; ".join(parts)
+        # A check across settings (the watermarks' order) has no one setting to blame.
+        where = f" from {sources.get(name, 'the default')}" if name in Settings.model_fields else ""
+        if name and name not in Settings.model_fields and name in sources:
+            where = f" from {sources[name]}"  # an unknown key, in a profile or given in code
+        parts.append(f"{loc}: {e['msg']} (got {e.get('input')!r}{where})")
+    return "invalid settings: " + "; ".join(parts)
 
 
-def load_settings(profile: str | Path | None = None, **overrides: Any) -> Settings:
+def _env_values() -> tuple[dict[str, Any], dict[str, str]]:
+    """
+    :return: The settings the ``LOGPAGER_*`` environment gives, and their sources.
+    :raise SettingsError: If a variable holds a value that cannot be used.
+    """
+    names = {name: f"LOGPAGER_{name.upper()}" for name in Settings.model_fields}
+    try:
+        from_env = Settings()
+    except ValidationError as exc:
+        raise SettingsError(_format_validation_error(exc, names)) from exc
+    values = {k: getattr(from_env, k) for k in from_env.model_fields_set}
+    return values, {k: names[k] for k in values}
+
+
+def _profile_values(profile: str | Path) -> tuple[dict[str, Any], str]:
+    """
+    :param profile: Profile name or TOML path.
+    :return: The profile's settings (tables flattened to one namespace), and its name as a
+        source (``profile PATH``).
+    :raise SettingsError: If it is missing or not valid TOML.
+    """
+    path = resolve_profile(profile)
+    try:
+        values = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        msg = f"profile {path} is not valid TOML: {exc}"
+        raise SettingsError(msg) from exc
+    # Profiles may group keys under tables for readability; they flatten to one namespace.
+    flat: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, dict) and key not in Settings.model_fields:
+            flat.update(value)
+        else:
+            flat[key] = value
+    return flat, f"profile {path}"
+
+
+def load_settings(
+    profile: str | Path | None = None,
+    *,
+    flags: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> Settings:
     """
     Builds the settings from a profile, the environment and explicit overrides.
 
     :param profile: Profile name or TOML path; ``None`` reads ``LOGPAGER_PROFILE`` if set.
+    :param flags: How a person gave some of the overrides, by setting name (for example
+        ``{"page_size": "--page-size"}``): an invalid value is blamed on that, not on code.
     :param overrides: Values that win over everything else.
-    :return: Validated settings.
-    :raise SettingsError: If the profile is missing or malformed, or any value is invalid.
+    :return: Validated settings; :meth:`Settings.source_of` says where each value came from.
+    :raise SettingsError: If the profile is missing or malformed, or any value is invalid;
+        the message names each bad setting and its source (a flag, a ``LOGPAGER_*``
+        variable, the profile's path).
     """
     profile = profile if profile is not None else os.environ.get("LOGPAGER_PROFILE") or None
     file_values: dict[str, Any] = {}
-    source = "defaults and environment"
+    sources: dict[str, str] = {}
     if profile is not None:
-        path = resolve_profile(profile)
-        source = f"profile {path}"
-        try:
-            file_values = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            msg = f"profile {path} is not valid TOML: {exc}"
-            raise SettingsError(msg) from exc
-        # Profiles may group keys under tables for readability; they flatten to one namespace.
-        flat: dict[str, Any] = {}
-        for key, value in file_values.items():
-            if isinstance(value, dict) and key not in Settings.model_fields:
-                flat.update(value)
-            else:
-                flat[key] = value
-        file_values = flat
+        file_values, where = _profile_values(profile)
+        sources.update(dict.fromkeys(file_values, where))
+    env_values, env_sources = _env_values()
+    sources.update(env_sources)
+    given = dict(flags or {})
+    sources.update({k: given.get(k, "the caller") for k in overrides})
     try:
-        from_env = Settings()
-        env_values = {k: getattr(from_env, k) for k in from_env.model_fields_set}
-        merged = {**file_values, **env_values, **overrides}
-        return Settings(**merged)
+        settings = Settings(**{**file_values, **env_values, **overrides})
     except ValidationError as exc:
-        raise SettingsError(_format_validation_error(source, exc)) from exc
+        raise SettingsError(_format_validation_error(exc, sources)) from exc
+    settings.record_sources(sources)
+    return settings

@@ -21,6 +21,7 @@ from logpager.cache.codec.layout import (
     ELIDED_NONE,
     JSON_TS_KEY,
 )
+from logpager.cache.codec.textevents import item_message, line_of_epoch_tail
 from logpager.schema import RESULT_SCHEMA, VERBATIM_SCHEMA
 
 __all__ = ["STAMP_CHARS", "DecodedChunk", "Link"]
@@ -161,7 +162,8 @@ class DecodedChunk:
     def items(self, start: int, stop: int, links: list[Link]) -> list[str]:
         """
         Formats rows as the reference's item lines,
-        ``timestamp: <ISO>, message: <original event>, link: <link>``.
+        ``timestamp: <ISO>, message: <original event>, link: <link>``, where a text-log
+        event is its line as written (:func:`~logpager.cache.codec.textevents.item_message`).
 
         Verbatim chunks return their items as stored.
 
@@ -205,19 +207,26 @@ class DecodedChunk:
                     f"link: {before}{indexes[row]}{after}"
                 )
         elif kind == ELIDED_EPOCH:
+            # Text-log events: the item shows the line (see textevents); JSON events with an
+            # epoch timestamp first, their JSON. Checking each tail cost ~0.5 us an item:
+            # warm 10-item pages of HDFS, OpenSSH and Zookeeper took 21-22 us, 1.3x the
+            # 16-17 us of items that kept the JSON (medians of 21 alternating rounds).
             epochs = self.timestamps
             assert epochs is not None
             for row in range(start, stop):
+                tail = text[offsets[row] : offsets[row + 1]]
+                line = line_of_epoch_tail(tail)
+                if line is None:
+                    line = item_message(f'{{"timestamp":{epochs[row]}{tail}')
                 out.append(
                     f"timestamp: {stamps[row * width : row * width + width]}, message: "
-                    f'{{"timestamp":{epochs[row]}{text[offsets[row] : offsets[row + 1]]}, '
-                    f"link: {before}{indexes[row]}{after}"
+                    f"{line}, link: {before}{indexes[row]}{after}"
                 )
         else:
             for row in range(start, stop):
                 out.append(
                     f"timestamp: {stamps[row * width : row * width + width]}, message: "
-                    f"{text[offsets[row] : offsets[row + 1]]}, "
+                    f"{item_message(text[offsets[row] : offsets[row + 1]])}, "
                     f"link: {before}{indexes[row]}{after}"
                 )
         return out
@@ -232,7 +241,7 @@ class DecodedChunk:
             where = "N/A"
         else:
             where = f"{link[0]}{self.indexes[row]}{link[1]}"
-        message = self.restore(row, stored)
+        message = item_message(self.restore(row, stored))
         return f"timestamp: {stamp or 'N/A'}, message: {message}, link: {where}"
 
 
