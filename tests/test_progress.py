@@ -97,9 +97,16 @@ async def test_cancelled_search_kills_clp_s_and_frees_its_slot(busy_data: Path, 
         await wait_for_clp_s(None, present=False, within=1.0)
         elapsed = time.monotonic() - cancelled_at
         assert elapsed < 1.0, elapsed
-        # The slot is free again: with no queue, a held slot would answer "busy".
-        got = await client.call_tool("search_by_kql", {"kql_query": "level: ERROR"})
-    assert got.structured_content is not None
+        # The slot is free again within a second of the cancel: with no queue, a held slot
+        # answers "busy". (The search's task unwinds just after clp-s is reaped, so the
+        # first call may still meet it.)
+        while True:
+            got = await client.call_tool("search_by_kql", {"kql_query": "level: ERROR"})
+            assert got.structured_content is not None
+            if "busy" not in got.structured_content.get("Error", ""):
+                break
+            assert time.monotonic() - cancelled_at < 1.0, got.structured_content
+            await asyncio.sleep(0.02)
     assert "Error" not in got.structured_content, got.structured_content
 
 
