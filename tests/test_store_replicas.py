@@ -10,6 +10,8 @@ import asyncio
 import os
 import signal
 import subprocess
+import urllib.error
+import urllib.request
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -72,6 +74,16 @@ async def replicas(data_dir: Path, store: str, *args: str) -> AsyncIterator[list
     finally:
         for replica in pair:
             await replica.kill()
+
+
+def health(replica: Replica) -> tuple[int, str]:
+    """:return: ``GET /health``'s status and text."""
+    url = f"http://127.0.0.1:{replica.port}/health"
+    try:
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            return int(answer.status), answer.read().decode()
+    except urllib.error.HTTPError as exc:
+        return int(exc.code), exc.read().decode()
 
 
 async def call(url: str, tool: str, *, mode: str = "legacy", token: str | None = None,
@@ -138,11 +150,16 @@ async def test_a_replica_whose_redis_is_down_says_so_and_recovers(
     loghub_archives: Path, redis_server: RedisServer
 ) -> None:
     async with replicas(loghub_archives, redis_server.url) as (a, _):
+        assert health(a) == (200, "OK")
         redis_server.stop()
         down = await call(a.url, "search_by_kql", kql_query=QUERY)
         assert "session store" in down["Error"]
         assert redis_server.url in down["Error"]
+        status, text = health(a)
+        assert status == 503
+        assert text.startswith(f"unavailable: The session store {redis_server.url} is unavailable")
         redis_server.start()
+        assert health(a) == (200, "OK")
         up = await call(a.url, "search_by_kql", kql_query=QUERY)
         assert "Error" not in up
         assert up["items"]
