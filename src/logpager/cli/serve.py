@@ -34,6 +34,7 @@ _FLAG_SETTINGS = {
     "--jwt-audience": "auth_jwt_audience",
     "--allow-unauthenticated": "allow_unauthenticated",
     "--store": "store_url",
+    "--access-log": "access_log",
 }
 
 __all__ = ["add_serve_parser", "run_serve"]
@@ -90,6 +91,13 @@ def add_serve_parser(subparsers: SubParsers) -> argparse.ArgumentParser:
         help="session store shared by replicas and kept across restarts: redis://HOST:PORT/DB, "
         "redis+cluster://HOST:PORT or memory:// (default: none, this process only, or "
         "LOGPAGER_STORE_URL)",
+    )
+    parser.add_argument(
+        "--access-log",
+        action="store_const",
+        const=True,
+        default=None,
+        help="HTTP: log every request on stderr (default: off, or LOGPAGER_ACCESS_LOG)",
     )
     parser.add_argument(
         "--samples", action="store_true", help="ingest the bundled samples into an empty data dir"

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import errno
 import logging
 import os
@@ -173,6 +174,7 @@ async def serve_http(
     *,
     host: str,
     shutdown_grace_seconds: int,
+    access_log: bool = False,
 ) -> None:
     """
     Serves an ASGI app on listening sockets until a stop signal or cancellation.
@@ -181,6 +183,7 @@ async def serve_http(
     :param sockets: Listening sockets from :func:`bind_http_sockets`; closed on return.
     :param host: The configured host, for the log line.
     :param shutdown_grace_seconds: Time open requests get to finish once a stop is asked.
+    :param access_log: Log every request (uvicorn's access log).
     """
     try:
         port = int(sockets[0].getsockname()[1])
@@ -194,6 +197,8 @@ async def serve_http(
             ws="none",
             timeout_graceful_shutdown=shutdown_grace_seconds,
             log_level=fastmcp.settings.log_level.lower(),
+            access_log=access_log,
+            log_config=_log_config(),
         )
         server = _HttpServer(config)
         path = str(getattr(app.state, "path", ""))
@@ -202,6 +207,14 @@ async def serve_http(
     finally:
         for sock in sockets:
             sock.close()
+
+
+def _log_config() -> dict[str, Any]:
+    """:return: uvicorn's logging config with its access log on stderr, beside its other lines
+    (its own sends it to stdout)."""
+    config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    config["handlers"]["access"]["stream"] = "ext://sys.stderr"
+    return config
 
 
 def _relay(source: int, sink: int, wake: int) -> None:

@@ -23,6 +23,7 @@ from logpager.search.datadir import list_archive_ids
 from logpager.server import client_gone
 from logpager.server.app import create_server
 from logpager.server.auth import build_auth_provider
+from logpager.server.heap import freeze_startup_heap
 from logpager.server.process import (
     bind_http_sockets,
     check_data_dir,
@@ -105,6 +106,7 @@ async def run_server_async(settings: Settings, *, server: FastMCP | None = None)
     if settings.transport == "stdio":
         _announce(settings, None)
         server = server if server is not None else create_server(settings)
+        freeze_startup_heap(settings.gc_freeze)
         if settings.metrics_port is None:
             await serve_stdio(server)
         else:
@@ -137,11 +139,13 @@ async def run_server_async(settings: Settings, *, server: FastMCP | None = None)
     # uvicorn is run here rather than through FastMCP's run_http_async so that its server
     # object is ours: its graceful stop on SIGTERM/SIGINT ends with exit status 0 (see
     # logpager.server.process). The app's own lifespan runs the server's lifespan.
+    freeze_startup_heap(settings.gc_freeze)
     await serve_http(
         app,
         sockets,
         host=settings.host,
         shutdown_grace_seconds=settings.shutdown_grace_seconds,
+        access_log=settings.access_log,
     )
 
 
