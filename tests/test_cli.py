@@ -268,3 +268,18 @@ async def test_stdio_server_from_samples_stops_cleanly_on_sigterm(tmp_path: Path
     archives = len(list_archive_ids(data))
     assert f"Serving {archives} archive(s) in {data} (--data-dir) over stdio." in log
     assert f"`{sys.executable} -m logpager.cli serve --data-dir {data}`" in log
+
+
+def test_a_bad_store_url_is_refused_before_serving(capsys, loghub_archives, monkeypatch):
+    status = main(["serve", "--data-dir", str(loghub_archives), "--store", "postgres://db/1"])
+    assert status == 2
+    err = capsys.readouterr().err
+    assert "store_url" in err
+    assert "not a session store: use memory://, redis://HOST:PORT/DB" in err
+    assert "--store" in err
+    assert "Serving" not in err
+    monkeypatch.setenv("LOGPAGER_STORE_URL", "redis://")
+    assert main(["serve", "--data-dir", str(loghub_archives)]) == 2
+    err = capsys.readouterr().err
+    assert "names no host" in err
+    assert "LOGPAGER_STORE_URL" in err

@@ -22,7 +22,7 @@ from fastmcp import Client
 
 from harness.ports import free_port, wait_for_port
 from harness.redis import RedisServer
-from harness.servers import clean_env, serve_command
+from harness.servers import clean_env, http_server, serve_command
 
 QUERY = "message: *error*"
 ALICE = "alice-token-0123456789abcdef"
@@ -163,3 +163,19 @@ async def test_a_replica_whose_redis_is_down_says_so_and_recovers(
         up = await call(a.url, "search_by_kql", kql_query=QUERY)
         assert "Error" not in up
         assert up["items"]
+
+
+async def test_a_server_starts_with_its_redis_down_and_warns(
+    loghub_archives: Path, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    redis_server.stop()
+    log = tmp_path / "server.log"
+    async with http_server(loghub_archives, "--store", redis_server.url, log=log) as url:
+        down = await call(url, "search_by_kql", kql_query=QUERY)
+        assert redis_server.url in down["Error"]
+        redis_server.start()
+        assert "Error" not in await call(url, "search_by_kql", kql_query=QUERY)
+    text = log.read_text()
+    assert f"WARNING logpager.server.app: The session store {redis_server.url} is unavailable" in (
+        text
+    )

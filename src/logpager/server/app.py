@@ -20,6 +20,7 @@ from fastmcp.server.auth import AuthProvider
 from pydantic import WithJsonSchema
 
 from logpager import __version__
+from logpager.errors import StoreUnavailableError
 from logpager.memory.allocators import page_out_library_pages
 from logpager.memory.governor import MemoryGovernor
 from logpager.search import ClpSBackend, SearchBackend
@@ -36,6 +37,7 @@ from logpager.server.metrics import ServerMetrics
 from logpager.server.tools import Tools
 from logpager.sessions import SessionManager
 from logpager.settings import Settings
+from logpager.store import SessionStore
 
 __all__ = ["PAGE_INDEX_SCHEMA", "SERVER_NAME", "create_server"]
 
@@ -148,7 +150,7 @@ def _build_tools(
     if manager is None:
         manager = SessionManager(settings=settings)
         if manager.store is not None:
-            logger.info("sessions and results are kept in the store %s", manager.store.address)
+            _check_store(manager.store)
         if governor is None:
             governor = MemoryGovernor(manager)
     if manager.rerun is None:
@@ -166,6 +168,16 @@ def _build_tools(
     # A re-run is a search: it waits for a slot like one (pages run in worker threads).
     manager.rerun = AdmittedRerun.around(manager.rerun, tools.admission)
     return tools
+
+
+def _check_store(store: SessionStore) -> None:
+    """Says where sessions are kept, and warns (without stopping) if the store is down now."""
+    logger.info("sessions and results are kept in the store %s", store.address)
+    try:
+        store.ping()
+    except StoreUnavailableError as exc:
+        # The server starts anyway: searches and pages say the store is down until it is back.
+        logger.warning("%s", exc)
 
 
 def _register_tools(mcp: FastMCP, tools: Tools) -> None:

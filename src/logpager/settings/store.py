@@ -3,7 +3,9 @@ or a restart, must see them."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, Field, field_validator
 
 __all__ = ["StoreFields"]
 
@@ -25,3 +27,24 @@ class StoreFields(BaseModel):
     store_timeout_seconds: float = Field(
         2.0, gt=0, le=60, description="Longest wait for one answer from the session store."
     )
+
+    @field_validator("store_url")
+    @classmethod
+    def _known_store(cls, url: str | None) -> str | None:
+        # Checked with the other settings, so a typo is refused before the server starts,
+        # with the source of the value named (flag, variable or profile).
+        if url is None:
+            return None
+        parts = urlsplit(url)
+        if parts.scheme == "memory":
+            return url
+        if parts.scheme not in {"redis", "rediss", "redis+cluster"}:
+            msg = (
+                "not a session store: use memory://, redis://HOST:PORT/DB, "
+                "rediss://HOST:PORT/DB or redis+cluster://HOST:PORT"
+            )
+            raise ValueError(msg)
+        if not parts.hostname:
+            msg = "names no host: use redis://HOST:PORT/DB"
+            raise ValueError(msg)
+        return url
