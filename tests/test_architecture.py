@@ -29,7 +29,8 @@ ALLOWED: dict[str, set[str]] = {
     "cache": FOUNDATION | {"cache"},
     "search": FOUNDATION | {"search", "cache", "memory.allocators"},
     "sessions": FOUNDATION | {"sessions", "cache"},
-    "ingest": FOUNDATION | {"ingest", "search.datadir"},
+    "ingest": FOUNDATION
+    | {"ingest", "search.datadir", "search.archive_times", "search.source_ranges"},
     "analysis": FOUNDATION | {"analysis", "cache", "search"},
     "memory.governor": FOUNDATION | {"cache", "sessions", "memory.probe", "memory.allocators"},
     "server": FOUNDATION

@@ -25,6 +25,8 @@ EXPECTED = {
     "search_and_cache_async",
     "ingest",
     "IngestReport",
+    "FileSummary",
+    "TimestampSpec",
     "MemoryGovernor",
     # settings
     "Settings",

@@ -1,4 +1,5 @@
-"""Tests of plain-text timestamp parsing, checked against the real Loghub samples."""
+"""Tests of plain-text timestamp layouts and their detection, checked against the real Loghub
+samples and lines in each layout."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from logpager.ingest.textformats import detect_format, iter_text_events, parse_timestamp
+from logpager.ingest.textdetect import detect_format, parse_timestamp
+from logpager.ingest.textevents import iter_text_events
 from tests.support.loghub import LOGHUB
 
 if not LOGHUB.is_dir():
@@ -46,7 +48,7 @@ def _strptime_ms(text: str, fmt: str) -> int:
 
 # Independent readings of each sample's timestamp with datetime.strptime.
 SAMPLES: dict[str, tuple[str, Callable[[str], int]]] = {
-    "Apache_2k.log": ("apache", lambda line: _strptime_ms(line[1:25], "%a %b %d %H:%M:%S %Y")),
+    "Apache_2k.log": ("ctime", lambda line: _strptime_ms(line[1:25], "%a %b %d %H:%M:%S %Y")),
     "HDFS_2k.log": ("hdfs", lambda line: _strptime_ms(line[:13], "%y%m%d %H%M%S")),
     "Linux_2k.log": (
         "syslog",
@@ -67,9 +69,9 @@ SAMPLES: dict[str, tuple[str, Callable[[str], int]]] = {
 def test_loghub_samples_parse_every_line(name: str) -> None:
     fmt_name, reference = SAMPLES[name]
     lines = (LOGHUB / name).read_text(encoding="utf-8").splitlines()
-    fmt = detect_format(lines[:200])
-    assert fmt is not None
-    assert fmt.name == fmt_name
+    located = detect_format(lines[:200])
+    assert located is not None
+    assert located.format.name == fmt_name
     events = list(iter_text_events(lines, default_year=2020))
     assert len(events) == len(lines) == 2000
     for (ts, message, number), line in zip(events, lines, strict=True):

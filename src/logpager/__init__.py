@@ -32,7 +32,7 @@ from logpager.errors import (
     SettingsError,
     UnknownHandleError,
 )
-from logpager.ingest import IngestReport, ingest
+from logpager.ingest import FileSummary, IngestReport, TimestampSpec, ingest
 from logpager.memory.governor import MemoryGovernor
 from logpager.query import QuerySpec
 from logpager.schema import RESULT_SCHEMA
@@ -48,6 +48,7 @@ __all__ = [
     "BackendCrashedError",
     "ClpSBackend",
     "DerivedResultEvictedError",
+    "FileSummary",
     "IngestError",
     "IngestReport",
     "InstructionsRequiredError",
@@ -78,6 +79,7 @@ __all__ = [
     "SessionState",
     "Settings",
     "SettingsError",
+    "TimestampSpec",
     "Tombstone",
     "TombstoneReason",
     "UnknownHandleError",

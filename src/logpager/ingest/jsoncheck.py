@@ -1,0 +1,185 @@
+"""Strict JSON lines: every non-blank line of a JSON input is one JSON object.
+
+``clp-s`` accepts less than JSON: it stored ``{"level": "INFO", "message": broken}`` with the
+field dropped and ``[1,2,3]`` as an empty event, exit status 0. So every JSON input is checked
+before it is compressed, and its events with a timestamp are counted on the way.
+
+The check runs in pyarrow's JSON reader (C++, both cores): 0.05 s for 300,000 short events,
+against 1.1 s for ``json.loads`` on each line. pyarrow reports a failure by block, not by line,
+and reads two objects on one line as two rows; so when it fails, or its row count differs from
+the file's non-blank lines, the file is read again line by line with :mod:`json`, which names
+the first bad line and the parser's message.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pj
+
+from logpager.errors import IngestError
+from logpager.ingest.inputs import READ_CHUNK_BYTES, InputFile, iter_lines, open_binary
+
+__all__ = ["JsonCheck", "check_json_lines", "key_path"]
+
+_BLANK_LINE = re.compile(rb"(?m)^[ \t\r]*\n")
+_KINDS: dict[type, str] = {
+    list: "array",
+    str: "string",
+    int: "number",
+    float: "number",
+    bool: "boolean",
+    type(None): "null",
+}
+
+
+@dataclass(frozen=True)
+class JsonCheck:
+    """
+    What a JSON-lines file holds.
+
+    :param events: Its JSON objects (one per non-blank line).
+    :param undated: Those without a value at the timestamp key (all of them when none).
+    """
+
+    events: int
+    undated: int
+
+
+def key_path(key: str) -> list[str]:
+    """
+    :param key: A timestamp key as ``clp-s`` reads it (``a.b``, ``\\.`` and ``\\@`` escaped).
+    :return: The field names from the top down.
+    """
+    parts: list[str] = []
+    current: list[str] = []
+    escaped = False
+    for char in key:
+        if escaped:
+            current.append(char)
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == ".":
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current))
+    return parts
+
+
+def _lookup(event: dict[str, Any], path: list[str]) -> object:
+    value: object = event
+    for name in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(name)
+    return value
+
+
+def _count_lines(path: Path, compression: str) -> int:
+    lines = 0
+    last = b"\n"
+    with open_binary(path, compression) as stream:
+        pending = b""
+        while chunk := stream.read(READ_CHUNK_BYTES):
+            last = chunk[-1:]
+            block = pending + chunk
+            cut = block.rfind(b"\n") + 1
+            pending = block[cut:]
+            lines += block.count(b"\n", 0, cut) - len(_BLANK_LINE.findall(block, 0, cut))
+    return lines + (1 if last != b"\n" and pending.strip() else 0)
+
+
+def _schema(first_value: object, path: list[str]) -> pa.Schema:
+    kind: pa.DataType = pa.string() if isinstance(first_value, str) else pa.float64()
+    for name in reversed(path[1:]):
+        kind = pa.struct([(name, kind)])
+    return pa.schema([(path[0], kind)])
+
+
+def _fast_check(read_path: Path, compression: str, path: list[str] | None) -> JsonCheck | None:
+    first: dict[str, Any] | None = None
+    schema = pa.schema([])
+    if path is not None:
+        with open_binary(read_path, compression) as stream:
+            for raw in iter_lines(stream):
+                if raw.strip():
+                    try:
+                        loaded = json.loads(raw)
+                    except ValueError:
+                        return None
+                    first = loaded if isinstance(loaded, dict) else None
+                    break
+        value = _lookup(first, path) if first is not None else None
+        if isinstance(value, str | int | float) and not isinstance(value, bool):
+            schema = _schema(value, path)
+    options = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
+    try:
+        stream = pa.input_stream(str(read_path), compression=compression or None)
+        table = pj.read_json(stream, parse_options=options)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    if table.num_rows != _count_lines(read_path, compression):
+        return None
+    if path is None:
+        return JsonCheck(table.num_rows, table.num_rows)
+    if table.num_columns == 0:
+        return JsonCheck(table.num_rows, table.num_rows)
+    column: Any = table.column(0)
+    for name in path[1:]:
+        column = pc.struct_field(column, name)
+    return JsonCheck(table.num_rows, int(column.null_count))
+
+
+def _slow_check(
+    source: InputFile, read_path: Path, compression: str, path: list[str] | None
+) -> JsonCheck:
+    events = undated = 0
+    with open_binary(read_path, compression) as stream:
+        for number, raw in enumerate(iter_lines(stream), start=1):
+            if not raw.strip():
+                continue
+            try:
+                event = json.loads(raw.rstrip(b"\r\n"))
+            except ValueError as exc:
+                detail = str(exc).replace("line 1 column", "column")
+                msg = f"{source.path}:{number}: not a valid JSON object ({detail})"
+                raise IngestError(msg) from exc
+            if not isinstance(event, dict):
+                kind = _KINDS.get(type(event), "value")
+                msg = (
+                    f"{source.path}:{number}: not a JSON object but a JSON {kind}; each line "
+                    "must be one JSON object"
+                )
+                raise IngestError(msg)
+            events += 1
+            if path is None or _lookup(event, path) is None:
+                undated += 1
+    return JsonCheck(events, undated)
+
+
+def check_json_lines(source: InputFile, read_path: Path) -> JsonCheck:
+    """
+    Checks that every non-blank line of a JSON input is one JSON object, and counts them.
+
+    :param source: The input (its path names it in errors; its timestamp key is looked up).
+    :param read_path: The file to read: ``source.path``, or its inflated copy.
+    :return: Its events, and how many have no timestamp.
+    :raise IngestError: If a line is not one JSON object; names the file, the line and the
+        parser's message.
+    :raise OSError: If the file cannot be read.
+    """
+    compression = source.compression if read_path == source.path else ""
+    path = key_path(source.timestamp_key) if source.timestamp_key else None
+    checked = _fast_check(read_path, compression, path)
+    if checked is None:
+        checked = _slow_check(source, read_path, compression, path)
+    return checked
