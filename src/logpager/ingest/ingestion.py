@@ -5,8 +5,11 @@ Inputs are JSON lines or plain text, optionally gzip- or zstd-compressed (see
 :mod:`logpager.ingest.staging`) and compressed one group per timestamp key (see
 :mod:`logpager.ingest.compress`).
 
-Every JSON input is checked to be JSON lines first (:mod:`logpager.ingest.jsoncheck`), and a
-timestamp key that no event has is refused. The report has a :class:`FileSummary` per input.
+Every JSON input is checked to be JSON lines (:mod:`logpager.ingest.jsoncheck`) in a thread
+while ``clp-s`` compresses, so the check costs no wall time on two cores (0.16 s of pyarrow
+and 0.03 s of line counting for 200,000 events, against 0.7 s of ``clp-s c``; checked first,
+it made an ingest 1.6x bare ``clp-s c``). A timestamp key that no event has is refused.
+The report has a :class:`FileSummary` per input.
 
 All-or-nothing: every archive of one :func:`ingest` call is built under
 ``DATA_DIR/staging/`` and renamed into ``DATA_DIR/archives/`` only when all of them are
@@ -21,6 +24,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +32,7 @@ from logpager.errors import IngestError
 from logpager.ingest.compress import compress_group
 from logpager.ingest.customformat import TimestampSpec, custom_format
 from logpager.ingest.inputs import InputFile, classify, expand_paths
+from logpager.ingest.jsoncheck import JsonCheck, check_json_lines
 from logpager.ingest.progress import Progress, ProgressFn
 from logpager.ingest.staging import StagedGroup, Staging, TextOptions, stage_inputs
 from logpager.ingest.summary import FileSummary
@@ -98,7 +103,15 @@ def _group_range(built: list[Path]) -> TimeRange | None:
     return TimeRange(keys, min(begins) if begins else None, max(ends) if ends else None)
 
 
-def _check_key_found(group: StagedGroup, staging: Staging, span: TimeRange | None) -> None:
+def _results(
+    pending: list[tuple[InputFile, Future[JsonCheck]]],
+) -> list[tuple[InputFile, JsonCheck]]:
+    return [(item, future.result()) for item, future in pending]
+
+
+def _check_key_found(
+    group: StagedGroup, checks: list[tuple[InputFile, JsonCheck]], span: TimeRange | None
+) -> None:
     # clp-s accepts a timestamp key no event has and dates nothing; that is refused here. The
     # archive header says whether any event was dated; the JSON check stands in without it.
     if group.timestamp_key is None or all(i.kind == "text" for i in group.sources):
@@ -106,7 +119,7 @@ def _check_key_found(group: StagedGroup, staging: Staging, span: TimeRange | Non
     if span is not None:
         found = bool(span.keys)
     else:
-        found = any(c.undated < c.events for item, c in staging.json if item in group.sources)
+        found = any(c.undated < c.events for item, c in checks if item in group.sources)
     if found:
         return
     names = ", ".join(str(i.path) for i in group.sources)
@@ -117,7 +130,11 @@ def _check_key_found(group: StagedGroup, staging: Staging, span: TimeRange | Non
     raise IngestError(msg)
 
 
-def _summaries(staging: Staging, spans: dict[int, TimeRange | None]) -> list[FileSummary]:
+def _summaries(
+    staging: Staging,
+    checks: list[tuple[InputFile, JsonCheck]],
+    spans: dict[int, TimeRange | None],
+) -> list[FileSummary]:
     summaries: list[FileSummary] = []
     for item, stats in staging.text:
         found = stats.layout.describe() if stats.layout is not None else "no timestamp found"
@@ -132,7 +149,7 @@ def _summaries(staging: Staging, spans: dict[int, TimeRange | None]) -> list[Fil
                 stats.years.describe(),
             )
         )
-    for item, check in staging.json:
+    for item, check in checks:
         group = next(g for g in staging.groups if item in g.sources)
         span = spans.get(id(group))
         key = f"timestamp key {item.timestamp_key!r}" if item.timestamp_key else "no timestamp key"
@@ -227,12 +244,21 @@ def ingest(
         report.text_lines += staging.text_lines
         built: list[Path] = []
         spans: dict[int, TimeRange | None] = {}
-        for number, group in enumerate(staging.groups):
-            archives = compress_group(clp_s, work / f"archives-{number}", group, ticker)
-            spans[id(group)] = _group_range(archives)
-            _check_key_found(group, staging, spans[id(group)])
-            built.extend(archives)
-        report.summaries = _summaries(staging, spans)
+        with ThreadPoolExecutor(1, thread_name_prefix="json-check") as pool:
+            pending = [(i, pool.submit(check_json_lines, i, p)) for i, p in staging.json]
+            try:
+                for number, group in enumerate(staging.groups):
+                    archives = compress_group(clp_s, work / f"archives-{number}", group, ticker)
+                    spans[id(group)] = _group_range(archives)
+                    built.extend(archives)
+            except IngestError:
+                # clp-s may refuse what the check refuses too: the check says it better.
+                _results(pending)
+                raise
+            checks = _results(pending)
+        for group in staging.groups:
+            _check_key_found(group, checks, spans.get(id(group)))
+        report.summaries = _summaries(staging, checks, spans)
         report.archive_ids = _publish(built, final_dir)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -2,8 +2,7 @@
 
 Plain JSON and zstd JSON go to ``clp-s c`` as they are; gzip JSON is inflated into the work
 folder first (``clp-s`` cannot read gzip). Plain text becomes JSON lines in one file there
-(see :mod:`logpager.ingest.conversion`). Every JSON input is checked to hold one JSON object
-per line (see :mod:`logpager.ingest.jsoncheck`). Inputs are grouped by timestamp key, since one
+(see :mod:`logpager.ingest.conversion`). Inputs are grouped by timestamp key, since one
 ``clp-s c`` run takes one key.
 """
 
@@ -19,7 +18,6 @@ from typing import IO
 
 from logpager.ingest.conversion import convert_text
 from logpager.ingest.inputs import READ_CHUNK_BYTES, InputFile
-from logpager.ingest.jsoncheck import JsonCheck, check_json_lines
 from logpager.ingest.progress import Progress
 from logpager.ingest.textdetect import LocatedFormat
 from logpager.ingest.textevents import DEFAULT_MAX_EVENT_BYTES, TextStats
@@ -73,14 +71,14 @@ class Staging:
 
     :param groups: One per timestamp key, in the order the keys were first met.
     :param text: Each plain-text input with what was made of it.
-    :param json: Each JSON input with what it holds.
+    :param json: Each JSON input with the file ``clp-s`` reads for it.
     :param text_events: Events made from plain-text lines.
     :param text_lines: Plain-text lines read.
     """
 
     groups: list[StagedGroup] = field(default_factory=list)
     text: list[tuple[InputFile, TextStats]] = field(default_factory=list)
-    json: list[tuple[InputFile, JsonCheck]] = field(default_factory=list)
+    json: list[tuple[InputFile, Path]] = field(default_factory=list)
     text_events: int = 0
     text_lines: int = 0
 
@@ -92,15 +90,14 @@ def stage_inputs(
     options: TextOptions,
 ) -> Staging:
     """
-    Prepares inputs for ``clp-s c``: converts plain text, inflates gzip JSON, checks JSON.
+    Prepares inputs for ``clp-s c``: converts plain text, inflates gzip JSON.
 
     :param inputs: Classified input files.
     :param work: An empty folder of this ingest's own; the prepared files are written here.
     :param progress: Gets a line per text file converted, and the conversion's progress.
     :param options: How plain text is read.
     :return: The groups, each naming the files ``clp-s`` is to read, all closed.
-    :raise IngestError: If a JSON input has a line that is not one JSON object, or a given
-        text layout is in none of a text file's first lines.
+    :raise IngestError: If a given text layout is in none of a text file's first lines.
     :raise OSError: If an input cannot be read or a staged file written.
     :raise EOFError: If a gzip input is cut off.
     """
@@ -140,5 +137,5 @@ def stage_inputs(
                 with gzip.open(item.path, "rb") as src, read_path.open("wb") as dst:
                     shutil.copyfileobj(src, dst, READ_CHUNK_BYTES)
             group.files[read_path] = item
-            staging.json.append((item, check_json_lines(item, read_path)))
+            staging.json.append((item, read_path))
     return staging
