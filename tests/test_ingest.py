@@ -13,6 +13,8 @@ import zstandard
 
 from logpager.errors import IngestError
 from logpager.ingest import detect_timestamp_key, ingest, ingest_samples, sample_files
+from logpager.ingest import inputs as inputs_module
+from logpager.ingest.inputs import iter_text_lines, open_binary
 from logpager.query import QuerySpec
 from logpager.search import ClpSBackend, list_archive_ids, staging_dir
 from logpager.settings import Settings
@@ -279,3 +281,16 @@ def test_text_summary_warns_about_undated_events(tmp_path: Path) -> None:
     assert summary.warning is not None
     assert "all 3 event(s) have no timestamp" in summary.warning
     assert "--timestamp-format" in summary.warning
+
+
+def test_text_lines_decode_across_chunk_boundaries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(inputs_module, "READ_CHUNK_BYTES", 3)
+    source = tmp_path / "utf8.log"
+    source.write_bytes("héllo wörld\r\n\n€ end\nlast \xff".encode("utf-8", "surrogateescape"))
+    with open_binary(source, "") as stream:
+        assert list(iter_text_lines(stream)) == ["héllo wörld\r", "", "€ end", "last ÿ"]
+    source.write_bytes(b"caf\xc3 broken\n")
+    with open_binary(source, "") as stream:
+        assert list(iter_text_lines(stream)) == ["caf\ufffd broken"]

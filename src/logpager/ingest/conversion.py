@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO
 
 from logpager.errors import IngestError
-from logpager.ingest.inputs import InputFile, iter_lines, open_binary, stream_pos
+from logpager.ingest.inputs import InputFile, iter_text_lines, open_binary, stream_pos
 from logpager.ingest.progress import Progress
 from logpager.ingest.textdetect import SNIFF_LINES, LocatedFormat
 from logpager.ingest.textevents import TextStats, iter_text_events
@@ -83,31 +83,36 @@ def convert_text(
     size = info.st_size
     encode = _encode_string
     stats = TextStats(YearPolicy(default_year, int(info.st_mtime * 1000)))
-    lines_read = [0]
-
-    def decoded(stream: IO[bytes]) -> Iterator[str]:
-        for raw in iter_lines(stream):
-            lines_read[0] += 1
-            yield raw.decode("utf-8", errors="replace")
+    last_line = [0]
 
     def status(stream: IO[bytes]) -> str:
         percent = f" ({100 * stream_pos(stream) / size:.0f}%)" if size else ""
-        return f"  {source.path.name}: {lines_read[0]:,} lines{percent}"
+        return f"  {source.path.name}: {last_line[0]:,} lines{percent}"
 
+    events = undated = 0
+    first = last = None
     with open_binary(source.path, source.compression) as stream:
         batch: list[str] = []
-        for ts, message, _line in iter_text_events(
-            decoded(stream), layout=layout, stats=stats, max_event_bytes=max_event_bytes
+        for ts, message, line in iter_text_events(
+            iter_text_lines(stream), layout=layout, stats=stats, max_event_bytes=max_event_bytes
         ):
+            events += 1
             if ts is None:
+                undated += 1
                 batch.append(f'{{"message":{encode(message)}}}\n')
             else:
+                if first is None or ts < first:
+                    first = ts
+                if last is None or ts > last:
+                    last = ts
                 batch.append(f'{{"timestamp":{ts},"message":{encode(message)}}}\n')
             if len(batch) >= _WRITE_BATCH:
                 out.write("".join(batch))
                 batch = []
+                last_line[0] = line
                 progress.tick(functools.partial(status, stream))
-            if layout is not None and stats.events == 1:
+            if layout is not None and events == 1:
                 _require_layout(source, layout, stats)
         out.write("".join(batch))
-    return TextConversion(stats, lines_read[0])
+    stats.events, stats.undated, stats.first_ms, stats.last_ms = events, undated, first, last
+    return TextConversion(stats, stats.lines)

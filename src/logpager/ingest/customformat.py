@@ -99,8 +99,8 @@ def custom_format(spec: TimestampSpec) -> LocatedFormat | TextFormat:
     has_year = "%Y" in spec.format or "%y" in spec.format
     strptime_format = spec.format if has_year else f"%Y {spec.format}"
 
-    def to_ms(groups: dict[str, str | None], years: YearPolicy) -> int:
-        text = groups.get("ts") or ""
+    def to_ms(m: re.Match[str], years: YearPolicy) -> int:
+        text = m["ts"]
         if not has_year:
             text = f"{_PLACEHOLDER_YEAR} {text}"
         when = datetime.strptime(text, strptime_format)

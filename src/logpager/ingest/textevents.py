@@ -30,8 +30,10 @@ class TextStats:
     What :func:`iter_text_events` made of one file.
 
     :param years: The year policy used (its ``used`` years, for the summary).
-    :param layout: The layout found and where (``None``: no timestamps found).
-    :param events: Events made.
+    :param layout: The layout found and where (``None``: no timestamps found); set by
+        :func:`iter_text_events` once it has sniffed the file.
+    :param lines: Lines read; set by :func:`iter_text_events` when it is done.
+    :param events: Events made (counted by the caller, which sees each event anyway).
     :param undated: Events without a timestamp.
     :param first_ms: Earliest timestamp (epoch ms), or ``None``.
     :param last_ms: Latest timestamp (epoch ms), or ``None``.
@@ -39,21 +41,11 @@ class TextStats:
 
     years: YearPolicy
     layout: LocatedFormat | None = None
+    lines: int = 0
     events: int = 0
     undated: int = 0
     first_ms: int | None = None
     last_ms: int | None = None
-
-    def count(self, ts: int | None) -> None:
-        """:param ts: The timestamp of one more event, or ``None``."""
-        self.events += 1
-        if ts is None:
-            self.undated += 1
-            return
-        if self.first_ms is None or ts < self.first_ms:
-            self.first_ms = ts
-        if self.last_ms is None or ts > self.last_ms:
-            self.last_ms = ts
 
 
 def _layout(head: list[str], layout: LocatedFormat | TextFormat | None) -> LocatedFormat | None:
@@ -81,7 +73,8 @@ def iter_text_events(
         built-in ones from the first lines.
     :param default_year: Year for layouts without one, when ``stats`` brings no policy
         (``None``: as if the file were modified now).
-    :param stats: Counts what is made, and carries the year policy; ``None`` for none.
+    :param stats: Gets the layout found and the lines read, and carries the year policy;
+        ``None`` for none.
     :param max_event_bytes: An event this long takes no more continuation lines; the next
         starts a new event with the same timestamp.
     :return: An iterator of ``(epoch_ms or None, message, first_line_number)``, the line
@@ -103,13 +96,13 @@ def iter_text_events(
         yield from head
         yield from iterator
 
-    count = stats.count
+    number = 0
     if located is None:
         for number, raw in enumerate(all_lines(), start=1):
             line = raw.rstrip("\r\n")
             if line.strip():
-                count(None)
                 yield None, line, number
+        stats.lines = number
         return
 
     parse = TimestampParser(located, stats.years).parse
@@ -125,7 +118,6 @@ def iter_text_events(
             size += len(line) + 1
             continue
         if parts:
-            count(current_ts)
             yield current_ts, "\n".join(parts).rstrip("\n"), start_line
             parts = []
         if ts is None and current_ts is None and not line.strip():
@@ -134,6 +126,6 @@ def iter_text_events(
         parts = [line]
         size = len(line)
         start_line = number
+    stats.lines = number
     if parts:
-        count(current_ts)
         yield current_ts, "\n".join(parts).rstrip("\n"), start_line
