@@ -191,3 +191,25 @@ def test_an_epoch_looking_field_that_disagrees_is_not_the_timestamp() -> None:
     located = detect_format(lines)
     assert located is not None
     assert (located.format.name, located.field) == ("iso8601", 0)
+
+
+def test_lines_of_the_same_second_differ_by_fraction_zone_and_year_only() -> None:
+    # A parser reuses the previous line's second; what follows the seconds must still count.
+    lines = [
+        "2020-01-01 10:00:00.100 a",
+        "2020-01-01 10:00:00.250 b",
+        "2020-01-01 10:00:00.250+01:00 c",
+        "2020-01-01 10:00:00 d",
+    ]
+    events = list(iter_text_events(lines))
+    assert [e[0] for e in events] == [
+        _ms_f(2020, 1, 1, 10, 0, 0, 100),
+        _ms_f(2020, 1, 1, 10, 0, 0, 250),
+        _ms_f(2020, 1, 1, 9, 0, 0, 250),
+        _ms(2020, 1, 1, 10),
+    ]
+    ctime = ["[Sun Dec 04 04:47:44 2005] e", "[Mon Dec 04 04:47:44 2006] f"]
+    assert [e[0] for e in iter_text_events(ctime)] == [
+        _ms(2005, 12, 4, 4, 47, 44),
+        _ms(2006, 12, 4, 4, 47, 44),
+    ]

@@ -83,12 +83,11 @@ class TimestampParser:
     def __init__(self, located: LocatedFormat, years: YearPolicy) -> None:
         self.located = located
         self.years = years
-        compiled = located.compiled()
-        self._match = compiled.match
+        self._match = located.compiled().match
         self._to_ms = located.format.to_ms
         self._millis = located.format.millis
-        self._zoned = "z" in compiled.groupindex
-        # The previous line's text up to the end of its seconds, and its time at that second:
+        self._key_of = located.format.second_key
+        # The previous line's timestamp text without its fraction, and its time at the second:
         # consecutive lines of the same second (a third to all of the loghub samples' lines)
         # skip the conversion.
         self._second_key = ""
@@ -103,10 +102,10 @@ class TimestampParser:
         m = self._match(line)
         if m is None:
             return None
-        millis = self._millis
+        millis, key_of = self._millis, self._key_of
         key = ""
-        if millis is not None and not (self._zoned and m.group("z")):
-            key = line[: m.end("s")]
+        if millis is not None and key_of is not None:
+            key = key_of(m, line)
             if key == self._second_key:
                 return self._second_ms + millis(m)
         try:

@@ -41,9 +41,10 @@ class TextFormat:
     :param body: The expression matching the timestamp (named groups for :attr:`to_ms`).
     :param to_ms: Turns a match of :attr:`body` into epoch milliseconds.
     :param absolute: Whether the layout names an instant (epoch), not a local time.
-    :param millis: For calendar layouts (group ``s`` ends the seconds): the milliseconds of a
-        match, which is all that tells apart two matches alike up to the end of ``s`` and
-        without a zone (group ``z``); lets a parser reuse the previous line's second.
+    :param millis: For calendar layouts: the milliseconds of a match.
+    :param second_key: For calendar layouts: a match's text without its fraction of a second
+        (given the match and the line); two matches with the same key differ only by
+        :attr:`millis`, so a parser may reuse the previous line's second.
     """
 
     name: str
@@ -52,6 +53,7 @@ class TextFormat:
     to_ms: ToMs
     absolute: bool = False
     millis: Callable[[re.Match[str]], int] | None = None
+    second_key: Callable[[re.Match[str], str], str] | None = None
 
 
 def _frac_ms(frac: str | None) -> int:
@@ -124,9 +126,30 @@ def calendar(body: str) -> ToMs:
     return to_ms
 
 
+def _second_key(names: set[str]) -> Callable[[re.Match[str], str], str]:
+    fractions = [name for name in ("f", "ms") if name in names]
+
+    def key(m: re.Match[str], line: str) -> str:
+        # The whole match (a year or a zone may follow the seconds) without the fraction.
+        for name in fractions:
+            start, end = m.span(name)
+            if start >= 0:
+                return line[:start] + line[end : m.end()]
+        return line[: m.end()]
+
+    return key
+
+
 def _calendar_format(name: str, example: str, body: str) -> TextFormat:
     names = set(re.compile(body).groupindex)
-    return TextFormat(name, example, body, calendar(body), millis=_millis(names))
+    return TextFormat(
+        name,
+        example,
+        body,
+        calendar(body),
+        millis=_millis(names),
+        second_key=_second_key(names),
+    )
 
 
 def _epoch_to_ms(m: re.Match[str], _years: YearPolicy) -> int:
