@@ -269,7 +269,7 @@ def test_json_files_compressed_together_share_a_range(tmp_path: Path) -> None:
     assert {(s.first_ms, s.last_ms) for s in report.summaries} == {
         (1_704_067_200_000, 1_709_251_200_000)
     }
-    assert "(of the JSON files compressed together)" in report.summaries[0].describe()
+    assert "(of all the files with this timestamp key)" in report.summaries[0].describe()
 
 
 def test_text_summary_warns_about_undated_events(tmp_path: Path) -> None:
@@ -294,3 +294,12 @@ def test_text_lines_decode_across_chunk_boundaries(
     source.write_bytes(b"caf\xc3 broken\n")
     with open_binary(source, "") as stream:
         assert list(iter_text_lines(stream)) == ["caf\ufffd broken"]
+
+
+def test_summaries_come_in_the_order_of_the_inputs(tmp_path: Path) -> None:
+    events = tmp_path / "b.jsonl"
+    events.write_text('{"ts": "2024-01-01T00:00:00Z"}\n')
+    text = tmp_path / "a.log"
+    text.write_text("2024-01-01 00:00:00 x\n")
+    report = ingest([events, text, LOGHUB / "HDFS_2k.log"], data_dir=tmp_path / "data")
+    assert [Path(s.path).name for s in report.summaries] == ["b.jsonl", "a.log", "HDFS_2k.log"]

@@ -131,22 +131,26 @@ def _check_key_found(
 
 
 def _summaries(
+    inputs: list[InputFile],
     staging: Staging,
     checks: list[tuple[InputFile, JsonCheck]],
     spans: dict[int, TimeRange | None],
 ) -> list[FileSummary]:
-    summaries: list[FileSummary] = []
+    summaries: list[tuple[InputFile, FileSummary]] = []
     for item, stats in staging.text:
         found = stats.layout.describe() if stats.layout is not None else "no timestamp found"
         summaries.append(
-            FileSummary(
-                str(item.path),
-                f"text, {found}",
-                stats.events,
-                stats.undated,
-                stats.first_ms,
-                stats.last_ms,
-                stats.years.describe(),
+            (
+                item,
+                FileSummary(
+                    str(item.path),
+                    f"text, {found}",
+                    stats.events,
+                    stats.undated,
+                    stats.first_ms,
+                    stats.last_ms,
+                    stats.years.describe(),
+                ),
             )
         )
     for item, check in checks:
@@ -155,18 +159,21 @@ def _summaries(
         key = f"timestamp key {item.timestamp_key!r}" if item.timestamp_key else "no timestamp key"
         dated = check.undated < check.events and span is not None
         summaries.append(
-            FileSummary(
-                str(item.path),
-                f"json, {key}",
-                check.events,
-                check.undated,
-                span.begin if dated and span is not None else None,
-                span.end if dated and span is not None else None,
-                range_shared=dated and len(group.files) > 1,
+            (
+                item,
+                FileSummary(
+                    str(item.path),
+                    f"json, {key}",
+                    check.events,
+                    check.undated,
+                    span.begin if dated and span is not None else None,
+                    span.end if dated and span is not None else None,
+                    range_shared=dated and len(group.files) > 1,
+                ),
             )
         )
-    order = {str(p): n for n, p in enumerate(i.path for g in staging.groups for i in g.sources)}
-    return sorted(summaries, key=lambda summary: order.get(summary.path, 0))
+    order = {id(item): number for number, item in enumerate(inputs)}
+    return [summary for _, summary in sorted(summaries, key=lambda pair: order[id(pair[0])])]
 
 
 def _publish(built: list[Path], final_dir: Path) -> list[str]:
@@ -258,7 +265,7 @@ def ingest(
             checks = _results(pending)
         for group in staging.groups:
             _check_key_found(group, checks, spans.get(id(group)))
-        report.summaries = _summaries(staging, checks, spans)
+        report.summaries = _summaries(inputs, staging, checks, spans)
         report.archive_ids = _publish(built, final_dir)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -39,8 +39,9 @@ class FileSummary:
     :param year: The year assumed for timestamps without one and why, e.g.
         ``"2025 (from the file's modification time, 2026-01-03)"``; ``None`` when no
         timestamp lacked a year.
-    :param range_shared: The time range is that of all the JSON files compressed with this
-        one (``clp-s`` records one range per archive, not per file).
+    :param range_shared: The time range is that of all the files compressed with this one
+        (the inputs of one ingest with the same timestamp key: ``clp-s`` records one range
+        per archive, not per file).
     """
 
     path: str
@@ -70,7 +71,7 @@ class FileSummary:
         if self.undated:
             parts.append(f"{self.undated:,} without a timestamp")
         if self.first_ms is not None:
-            shared = " (of the JSON files compressed together)" if self.range_shared else ""
+            shared = " (of all the files with this timestamp key)" if self.range_shared else ""
             parts.append(f"{format_ms(self.first_ms)} .. {format_ms(self.last_ms)}{shared}")
         if self.year is not None:
             parts.append(f"year {self.year}")
