@@ -88,6 +88,17 @@ def test_ingest_timestamp_format_and_regex(
     assert "warning" not in captured.err
     assert _run(["ingest", str(source), "--data-dir", data, "--timestamp-regex", "x"]) == 2
     assert "--timestamp-regex needs --timestamp-format" in capsys.readouterr().err
+    assert _run(["ingest", str(source), "--data-dir", data, "--timestamp-format", "%Q"]) == 2
+    assert "%Q is not supported" in capsys.readouterr().err
+
+
+def test_ingest_year_out_of_range_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        _run(["ingest", str(LOGHUB / "Linux_2k.log"), "--data-dir", str(tmp_path), "--year", "0"])
+    assert caught.value.code == 2
+    assert "'0' is not a year from 1970 to 9999" in capsys.readouterr().err
 
 
 def test_ingest_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -303,3 +303,10 @@ def test_summaries_come_in_the_order_of_the_inputs(tmp_path: Path) -> None:
     text.write_text("2024-01-01 00:00:00 x\n")
     report = ingest([events, text, LOGHUB / "HDFS_2k.log"], data_dir=tmp_path / "data")
     assert [Path(s.path).name for s in report.summaries] == ["b.jsonl", "a.log", "HDFS_2k.log"]
+
+
+def test_a_year_out_of_range_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(IngestError, match="year 0 is not from 1970 to 9999"):
+        ingest([LOGHUB / "Linux_2k.log"], data_dir=tmp_path, default_year=0)
+    with pytest.raises(IngestError, match="year 10000 is not from 1970 to 9999"):
+        ingest([LOGHUB / "Linux_2k.log"], data_dir=tmp_path, file_years={Path("x.log"): 10000})

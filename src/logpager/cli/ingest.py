@@ -17,9 +17,20 @@ from pathlib import Path
 
 from logpager.cli.options import SubParsers, add_common_options, fail, settings_from_args
 from logpager.errors import LogpagerError, SettingsError
-from logpager.ingest.customformat import TimestampSpec
+from logpager.ingest.customformat import TimestampSpec, custom_format
 
 __all__ = ["add_ingest_parser", "run_ingest"]
+
+
+def _year(text: str) -> int:
+    try:
+        year = int(text)
+    except ValueError:
+        year = 0
+    if not 1970 <= year <= 9999:
+        msg = f"{text!r} is not a year from 1970 to 9999"
+        raise argparse.ArgumentTypeError(msg)
+    return year
 
 
 def add_ingest_parser(subparsers: SubParsers) -> argparse.ArgumentParser:
@@ -41,7 +52,7 @@ def add_ingest_parser(subparsers: SubParsers) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--year",
-        type=int,
+        type=_year,
         default=None,
         help="year of text timestamps without one (syslog, logcat); default: each file's "
         "modification year, a year earlier for dates after it",
@@ -82,11 +93,13 @@ def run_ingest(args: argparse.Namespace) -> int:
         return fail(str(exc), 2)
     if args.timestamp_regex is not None and args.timestamp_format is None:
         return fail("--timestamp-regex needs --timestamp-format (how to read what it finds)", 2)
-    spec = (
-        TimestampSpec(args.timestamp_format, args.timestamp_regex)
-        if args.timestamp_format is not None
-        else None
-    )
+    spec = None
+    if args.timestamp_format is not None:
+        spec = TimestampSpec(args.timestamp_format, args.timestamp_regex)
+        try:
+            custom_format(spec)
+        except LogpagerError as exc:
+            return fail(str(exc), 2)
 
     def progress(text: str) -> None:
         print(text, file=sys.stderr, flush=True)

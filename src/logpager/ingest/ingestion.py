@@ -222,14 +222,18 @@ def ingest(
         is quiet.
     :return: What was added.
     :raise IngestError: If a path is missing, a file cannot be read, parsed or compressed, a
-        JSON line is not one JSON object, no event has the timestamp key given, or the
-        timestamp format given is in no text file; the message names the file (and the line
-        when known). No archive is added then.
+        JSON line is not one JSON object, no event has the timestamp key given, the
+        timestamp format given is in no text file, or a year given is not from 1970 to
+        9999; the message names the file (and the line when known). No archive is added then.
     """
     settings = settings if settings is not None else Settings()
     target = Path(data_dir) if data_dir is not None else Path(settings.data_dir)
     configured = settings.clp_s_path
     clp_s = find_clp_s(Path(configured) if configured is not None else None)
+    for year in [default_year, *(file_years or {}).values()]:
+        if year is not None and not 1970 <= year <= 9999:
+            msg = f"year {year} is not from 1970 to 9999"
+            raise IngestError(msg)
     options = TextOptions(
         default_year,
         {Path(p): y for p, y in (file_years or {}).items()},
