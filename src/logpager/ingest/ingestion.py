@@ -176,6 +176,44 @@ def _summaries(
     return [summary for _, summary in sorted(summaries, key=lambda pair: order[id(pair[0])])]
 
 
+def _text_options(
+    default_year: int | None,
+    file_years: Mapping[Path, int] | None,
+    timestamp_format: TimestampSpec | None,
+    settings: Settings,
+) -> TextOptions:
+    for year in [default_year, *(file_years or {}).values()]:
+        if year is not None and not 1970 <= year <= 9999:
+            msg = f"year {year} is not from 1970 to 9999"
+            raise IngestError(msg)
+    return TextOptions(
+        default_year,
+        {Path(p): y for p, y in (file_years or {}).items()},
+        custom_format(timestamp_format) if timestamp_format is not None else None,
+        settings.ingest_max_event_bytes,
+    )
+
+
+def _compress_all(
+    clp_s: Path, work: Path, staging: Staging, ticker: Progress
+) -> tuple[list[Path], dict[int, TimeRange | None], list[tuple[InputFile, JsonCheck]]]:
+    # The JSON inputs are checked in a thread while clp-s compresses (see the module doc).
+    built: list[Path] = []
+    spans: dict[int, TimeRange | None] = {}
+    with ThreadPoolExecutor(1, thread_name_prefix="json-check") as pool:
+        pending = [(i, pool.submit(check_json_lines, i, p)) for i, p in staging.json]
+        try:
+            for number, group in enumerate(staging.groups):
+                archives = compress_group(clp_s, work / f"archives-{number}", group, ticker)
+                spans[id(group)] = _group_range(archives)
+                built.extend(archives)
+        except IngestError:
+            # clp-s may refuse what the check refuses too: the check says it better.
+            _results(pending)
+            raise
+        return built, spans, _results(pending)
+
+
 def _publish(built: list[Path], final_dir: Path) -> list[str]:
     # staging/ and archives/ are siblings in the data directory, so a rename moves an archive
     # whole; the ones already moved are removed again if a later one cannot be.
@@ -230,16 +268,7 @@ def ingest(
     target = Path(data_dir) if data_dir is not None else Path(settings.data_dir)
     configured = settings.clp_s_path
     clp_s = find_clp_s(Path(configured) if configured is not None else None)
-    for year in [default_year, *(file_years or {}).values()]:
-        if year is not None and not 1970 <= year <= 9999:
-            msg = f"year {year} is not from 1970 to 9999"
-            raise IngestError(msg)
-    options = TextOptions(
-        default_year,
-        {Path(p): y for p, y in (file_years or {}).items()},
-        custom_format(timestamp_format) if timestamp_format is not None else None,
-        settings.ingest_max_event_bytes,
-    )
+    options = _text_options(default_year, file_years, timestamp_format, settings)
     began = time.monotonic()
     report = IngestReport()
     ticker = Progress(progress, settings.ingest_progress_seconds)
@@ -253,20 +282,7 @@ def ingest(
         staging = stage_inputs(inputs, work, ticker, options)
         report.text_events += staging.text_events
         report.text_lines += staging.text_lines
-        built: list[Path] = []
-        spans: dict[int, TimeRange | None] = {}
-        with ThreadPoolExecutor(1, thread_name_prefix="json-check") as pool:
-            pending = [(i, pool.submit(check_json_lines, i, p)) for i, p in staging.json]
-            try:
-                for number, group in enumerate(staging.groups):
-                    archives = compress_group(clp_s, work / f"archives-{number}", group, ticker)
-                    spans[id(group)] = _group_range(archives)
-                    built.extend(archives)
-            except IngestError:
-                # clp-s may refuse what the check refuses too: the check says it better.
-                _results(pending)
-                raise
-            checks = _results(pending)
+        built, spans, checks = _compress_all(clp_s, work, staging, ticker)
         for group in staging.groups:
             _check_key_found(group, checks, spans.get(id(group)))
         report.summaries = _summaries(inputs, staging, checks, spans)
