@@ -49,3 +49,13 @@ def test_a_bad_first_line_is_named(tmp_path: Path) -> None:
     source.write_text('{"ts": 1,}\n{"ts": 2}\n')
     with pytest.raises(IngestError, match=r"events\.jsonl:1: not a valid JSON object \(Expect"):
         check_json_lines(InputFile(source, "", "json", "ts"), source)
+
+
+@pytest.mark.parametrize("leading", [0, 5, 2000])
+def test_events_before_the_first_with_a_key_are_counted_undated(
+    tmp_path: Path, leading: int
+) -> None:
+    source = tmp_path / "events.jsonl"
+    source.write_text('{"m": 0}\n' * leading + '{"ts": "2024-01-01T00:00:00Z"}\n{"m": 1}\n')
+    checked = check_json_lines(InputFile(source, "", "json", "ts"), source)
+    assert (checked.events, checked.undated) == (leading + 2, leading + 1)

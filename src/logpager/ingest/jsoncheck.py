@@ -29,6 +29,8 @@ from logpager.ingest.inputs import READ_CHUNK_BYTES, InputFile, iter_lines, open
 __all__ = ["JsonCheck", "check_json_lines", "key_path"]
 
 _BLANK_AFTER = re.compile(rb"\n(?=[ \t\r]*\n)")
+# Lines searched for a first value at the timestamp key, to type pyarrow's column for it.
+_TYPE_SNIFF_LINES = 1000
 _KINDS: dict[type, str] = {
     list: "array",
     str: "string",
@@ -107,22 +109,31 @@ def _schema(first_value: object, path: list[str]) -> pa.Schema:
     return pa.schema([(path[0], kind)])
 
 
+def _first_value(read_path: Path, compression: str, path: list[str]) -> object:
+    # The first value at the key among the first lines types pyarrow's column for it.
+    with open_binary(read_path, compression) as stream:
+        for number, raw in enumerate(iter_lines(stream)):
+            if number >= _TYPE_SNIFF_LINES:
+                break
+            if not raw.strip():
+                continue
+            try:
+                event = json.loads(raw)
+            except ValueError:
+                return None
+            value = _lookup(event, path) if isinstance(event, dict) else None
+            if value is not None:
+                return value
+    return None
+
+
 def _fast_check(read_path: Path, compression: str, path: list[str] | None) -> JsonCheck | None:
-    first: dict[str, Any] | None = None
     schema = pa.schema([])
     if path is not None:
-        with open_binary(read_path, compression) as stream:
-            for raw in iter_lines(stream):
-                if raw.strip():
-                    try:
-                        loaded = json.loads(raw)
-                    except ValueError:
-                        return None
-                    first = loaded if isinstance(loaded, dict) else None
-                    break
-        value = _lookup(first, path) if first is not None else None
-        if isinstance(value, str | int | float) and not isinstance(value, bool):
-            schema = _schema(value, path)
+        value = _first_value(read_path, compression, path)
+        if not isinstance(value, str | int | float) or isinstance(value, bool):
+            return None  # no key in the first lines, or not a timestamp: count line by line
+        schema = _schema(value, path)
     options = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
     try:
         stream = pa.input_stream(str(read_path), compression=compression or None)
@@ -132,8 +143,6 @@ def _fast_check(read_path: Path, compression: str, path: list[str] | None) -> Js
     if table.num_rows != _count_lines(read_path, compression):
         return None
     if path is None:
-        return JsonCheck(table.num_rows, table.num_rows)
-    if table.num_columns == 0:
         return JsonCheck(table.num_rows, table.num_rows)
     column: Any = table.column(0)
     for name in path[1:]:
