@@ -44,11 +44,16 @@ def add_ingest_parser(subparsers: SubParsers) -> argparse.ArgumentParser:
         "ingest",
         help="build CLP archives from log files",
         description="Ingest JSON-lines or plain-text logs (optionally .gz/.zst) into CLP "
-        "archives; every run adds archives and a search covers them all.",
+        "archives; every run adds archives and a search covers them all. Prints a line per "
+        "file: the timestamp layout found, events, those without a timestamp (with a warning), "
+        "the first and last timestamp and the year assumed.",
     )
     parser.add_argument("paths", nargs="+", type=Path, help="log files or folders")
     parser.add_argument(
-        "--timestamp-key", default=None, help="timestamp field of JSON logs (default: detect)"
+        "--timestamp-key",
+        default=None,
+        help="timestamp field of JSON logs, a clp-s path such as a.b (default: detect); a key "
+        "no event has is an error",
     )
     parser.add_argument(
         "--year",
