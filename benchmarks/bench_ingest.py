@@ -1,7 +1,9 @@
 """Ingest against bare ``clp-s c`` on the same JSON file, and plain-text throughput.
 
 Run (about a minute at the default size; LOGPAGER_BENCH_EVENTS=1000000 for the 1 M figure,
-LOGPAGER_BENCH_ROUNDS for more or fewer than 7 rounds)::
+LOGPAGER_BENCH_ROUNDS for more or fewer than 7 rounds, LOGPAGER_BENCH_TEXT_DIR for a folder
+of ``*.log`` samples other than the five bundled ones, e.g. the twelve of the shared loghub
+set)::
 
     .venv/bin/pytest benchmarks/bench_ingest.py --benchmark-only -s \
         -o asyncio_default_fixture_loop_scope=function
@@ -40,7 +42,8 @@ def text_files(workdir: Path) -> tuple[list[Path], int]:
     # Each real sample in a file of its own (so each is read in its own layout), repeated up
     # to about as many lines in all as the JSON suite's events. One file of all five
     # concatenated measured mostly lines that matched no layout and joined the event before.
-    samples = sample_files()
+    folder = os.environ.get("LOGPAGER_BENCH_TEXT_DIR")
+    samples = sorted(Path(folder).glob("*.log")) if folder else sample_files()
     paths: list[Path] = []
     lines = 0
     for sample in samples:
