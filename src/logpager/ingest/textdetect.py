@@ -145,6 +145,8 @@ def detect_format(
     best: tuple[LocatedFormat, list[int | None], int] | None = None
     for field in range(MAX_FIELD + 1):
         for fmt in formats:
+            if best is not None and best[2] == len(sample) and not fmt.absolute:
+                continue  # it dates every line: only an agreeing epoch can still win
             located = LocatedFormat(fmt, field)
             stamps = _stamps(located, sample)
             hits = sum(1 for s in stamps if s is not None)

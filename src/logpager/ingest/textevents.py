@@ -7,6 +7,7 @@ traces, continuations) join it. What was made is counted in a :class:`TextStats`
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -92,13 +93,10 @@ def iter_text_events(
     located = _layout(head, layout)
     stats.layout = located
 
-    def all_lines() -> Iterator[str]:
-        yield from head
-        yield from iterator
-
+    all_lines = itertools.chain(head, iterator)
     number = 0
     if located is None:
-        for number, raw in enumerate(all_lines(), start=1):
+        for number, raw in enumerate(all_lines, start=1):
             line = raw.rstrip("\r\n")
             if line.strip():
                 yield None, line, number
@@ -110,7 +108,7 @@ def iter_text_events(
     size = 0
     current_ts: int | None = None
     start_line = 0
-    for number, raw in enumerate(all_lines(), start=1):
+    for number, raw in enumerate(all_lines, start=1):
         line = raw.rstrip("\r\n")
         ts = parse(line)
         if ts is None and parts and current_ts is not None and size < max_event_bytes:
