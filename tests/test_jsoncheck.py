@@ -59,3 +59,10 @@ def test_events_before_the_first_with_a_key_are_counted_undated(
     source.write_text('{"m": 0}\n' * leading + '{"ts": "2024-01-01T00:00:00Z"}\n{"m": 1}\n')
     checked = check_json_lines(InputFile(source, "", "json", "ts"), source)
     assert (checked.events, checked.undated) == (leading + 2, leading + 1)
+
+
+def test_braces_inside_strings_are_not_two_objects(tmp_path: Path) -> None:
+    source = tmp_path / "events.jsonl"
+    source.write_text('{"ts": 1, "m": "a}{b"}\n\n{"ts": 2, "m": "} {"}\n')
+    checked = check_json_lines(InputFile(source, "", "json", "ts"), source)
+    assert (checked.events, checked.undated) == (2, 0)

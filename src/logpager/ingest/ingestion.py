@@ -6,9 +6,10 @@ Inputs are JSON lines or plain text, optionally gzip- or zstd-compressed (see
 :mod:`logpager.ingest.compress`).
 
 Every JSON input is checked to be JSON lines (:mod:`logpager.ingest.jsoncheck`) in a thread
-while ``clp-s`` compresses, so the check costs no wall time on two cores (0.16 s of pyarrow
-and 0.03 s of line counting for 200,000 events, against 0.7 s of ``clp-s c``; checked first,
-it made an ingest 1.6x bare ``clp-s c``). A timestamp key that no event has is refused.
+while ``clp-s`` compresses, so the check costs little wall time on two cores (0.16 s of
+pyarrow and 0.02 s of scanning for 200,000 events, against 0.6 s of ``clp-s c``; checked
+first, it made an ingest 1.6x bare ``clp-s c``; beside it, 1.1x on an idle host and up to
+1.27x with the second core busy). A timestamp key that no event has is refused.
 The report has a :class:`FileSummary` per input.
 
 All-or-nothing: every archive of one :func:`ingest` call is built under

@@ -1,14 +1,16 @@
 """Strict JSON lines: every non-blank line of a JSON input is one JSON object.
 
-``clp-s`` accepts less than JSON: it stored ``{"level": "INFO", "message": broken}`` with the
-field dropped and ``[1,2,3]`` as an empty event, exit status 0. So every JSON input is checked
-before it is compressed, and its events with a timestamp are counted on the way.
+``clp-s`` accepts what is not JSON: it stored ``{"level": "INFO", "message": broken}`` with
+the field dropped and ``[1,2,3]`` as an empty event, exit status 0. So every JSON input is
+checked (while ``clp-s`` compresses it, see :mod:`logpager.ingest.ingestion`), and its events
+with a timestamp are counted on the way.
 
 The check runs in pyarrow's JSON reader (C++, both cores): 0.05 s for 300,000 short events,
 against 1.1 s for ``json.loads`` on each line. pyarrow reports a failure by block, not by line,
-and reads two objects on one line as two rows; so when it fails, or its row count differs from
-the file's non-blank lines, the file is read again line by line with :mod:`json`, which names
-the first bad line and the parser's message.
+and reads two objects on one line as two rows; so when it fails, or a file with ``}{`` on some
+line (two objects on one line cannot hide without it) has more rows than non-blank lines, the
+file is read again line by line with :mod:`json`, which names the first bad line and the
+parser's message.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from logpager.ingest.inputs import READ_CHUNK_BYTES, InputFile, iter_lines, open
 __all__ = ["JsonCheck", "check_json_lines", "key_path"]
 
 _BLANK_AFTER = re.compile(rb"\n(?=[ \t\r]*\n)")
+# Where one line may hold two objects: pyarrow reads them as two rows.
+_TWO_OBJECTS = re.compile(rb"\}[ \t\r]*\{")
 # Lines searched for a first value at the timestamp key, to type pyarrow's column for it.
 _TYPE_SNIFF_LINES = 1000
 _KINDS: dict[type, str] = {
@@ -86,6 +90,20 @@ def _lookup(event: dict[str, Any], path: list[str]) -> object:
     return value
 
 
+def _may_hold_two_objects(path: Path, compression: str) -> bool:
+    # Without "}{" on any line (the usual case) no line holds two objects, and pyarrow's rows
+    # are the non-blank lines; this scan took 0.02 s for 50 MB where counting them took 0.07.
+    with open_binary(path, compression) as stream:
+        carry = b""
+        while chunk := stream.read(READ_CHUNK_BYTES):
+            block = carry + chunk
+            last = block.rfind(b"\n") + 1
+            if _TWO_OBJECTS.search(block, 0, last):
+                return True
+            carry = block[last:]
+    return _TWO_OBJECTS.search(carry) is not None
+
+
 def _count_lines(path: Path, compression: str) -> int:
     # Each "\n" ends a line; a blank line is a "\n" followed by only spaces up to the next. A
     # "\n" is carried before each block, so a blank first line (or one across two blocks) is
@@ -140,7 +158,9 @@ def _fast_check(read_path: Path, compression: str, path: list[str] | None) -> Js
         table = pj.read_json(stream, parse_options=options)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return None
-    if table.num_rows != _count_lines(read_path, compression):
+    if _may_hold_two_objects(read_path, compression) and table.num_rows != _count_lines(
+        read_path, compression
+    ):
         return None
     if path is None:
         return JsonCheck(table.num_rows, table.num_rows)
