@@ -30,7 +30,8 @@ ALLOWED: dict[str, set[str]] = {
     "search": FOUNDATION | {"search", "cache", "memory.allocators"},
     "store": FOUNDATION | {"store", "cache"},
     "sessions": FOUNDATION | {"sessions", "cache", "store"},
-    "ingest": FOUNDATION | {"ingest", "search.datadir"},
+    "ingest": FOUNDATION
+    | {"ingest", "search.datadir", "search.archive_times", "search.source_ranges"},
     "analysis": FOUNDATION | {"analysis", "cache", "search"},
     "memory.governor": FOUNDATION | {"cache", "sessions", "memory.probe", "memory.allocators"},
     "server": FOUNDATION

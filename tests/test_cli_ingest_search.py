@@ -55,6 +55,52 @@ def test_ingest_prints_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert "converting" in captured.err
 
 
+def test_ingest_prints_a_line_per_file_and_warns_of_undated_events(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plain = tmp_path / "plain.log"
+    plain.write_text("no dates\nhere\n")
+    argv = ["ingest", str(LOGHUB / "Linux_2k.log"), str(plain), "--data-dir", str(tmp_path / "d")]
+    assert _run([*argv, "--year", "2005"]) == 0
+    captured = capsys.readouterr()
+    assert (
+        f"{LOGHUB / 'Linux_2k.log'}: text, syslog; 2,000 event(s); "
+        "2005-06-14T15:16:01Z .. 2005-07-27T14:42:00Z; year 2005 (given)"
+    ) in captured.out
+    assert f"{plain}: text, no timestamp found; 2 event(s); 2 without a timestamp" in captured.out
+    assert f"warning: {plain}: all 2 event(s) have no timestamp" in captured.err
+
+
+def test_ingest_timestamp_format_and_regex(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "odd.log"
+    source.write_text(
+        "job 7 finished at 03.02.2024 10:11:12 ok\njob 8 finished at 04.02.2024 09:00:00 ok\n"
+    )
+    data = str(tmp_path / "d")
+    assert _run(["ingest", str(source), "--data-dir", data, "-q"]) == 0
+    assert "all 2 event(s) have no timestamp" in capsys.readouterr().err
+    argv = ["ingest", str(source), "--data-dir", data, "--timestamp-format", "%d.%m.%Y %H:%M:%S"]
+    assert _run([*argv, "--timestamp-regex", r"at (?P<ts>[\d.]+ [\d:]+)"]) == 0
+    captured = capsys.readouterr()
+    assert "2024-02-03T10:11:12Z .. 2024-02-04T09:00:00Z" in captured.out
+    assert "warning" not in captured.err
+    assert _run(["ingest", str(source), "--data-dir", data, "--timestamp-regex", "x"]) == 2
+    assert "--timestamp-regex needs --timestamp-format" in capsys.readouterr().err
+    assert _run(["ingest", str(source), "--data-dir", data, "--timestamp-format", "%Q"]) == 2
+    assert "%Q is not supported" in capsys.readouterr().err
+
+
+def test_ingest_year_out_of_range_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        _run(["ingest", str(LOGHUB / "Linux_2k.log"), "--data-dir", str(tmp_path), "--year", "0"])
+    assert caught.value.code == 2
+    assert "'0' is not a year from 1970 to 9999" in capsys.readouterr().err
+
+
 def test_ingest_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"a": 1}\n{oops\n')

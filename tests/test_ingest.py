@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,8 @@ import zstandard
 
 from logpager.errors import IngestError
 from logpager.ingest import detect_timestamp_key, ingest, ingest_samples, sample_files
+from logpager.ingest import inputs as inputs_module
+from logpager.ingest.inputs import iter_text_lines, open_binary
 from logpager.query import QuerySpec
 from logpager.search import ClpSBackend, list_archive_ids, staging_dir
 from logpager.settings import Settings
@@ -54,11 +57,18 @@ def test_bundled_samples_match_shared_copy() -> None:
     assert (sample_files()[0].parent / "README.md").is_file()
 
 
-def test_ingest_samples_once(tmp_path: Path) -> None:
+def test_ingest_samples_once_with_their_true_years(tmp_path: Path) -> None:
     first = ingest_samples(tmp_path)
     assert len(first.archive_ids) == 1
+    years = {Path(s.path).name: s.year for s in first.summaries}
+    assert years["Linux_2k.log"] == "2005 (given)"
+    assert years["OpenSSH_2k.log"] == "2015 (given)"
     assert ingest_samples(tmp_path).archive_ids == []
     assert _count(tmp_path) == 10_000
+    # The latest events are OpenSSH's (December 2015), not a yearless sample dated this year.
+    outcome = ClpSBackend(Settings(data_dir=tmp_path)).search(QuerySpec("*", max_results=1))
+    (latest,) = outcome.batches[0].column("timestamp").to_pylist()
+    assert latest == datetime(2015, 12, 10, 11, 4, 45, tzinfo=UTC).timestamp() * 1000
 
 
 def test_ingest_is_repeatable_and_search_covers_all(tmp_path: Path) -> None:
@@ -116,19 +126,6 @@ def test_at_timestamp_key_is_escaped_for_clp_s(tmp_path: Path) -> None:
     ]
 
 
-def test_bad_json_names_file_and_line_and_leaves_nothing(tmp_path: Path) -> None:
-    good = tmp_path / "good.jsonl"
-    good.write_text('{"a": 1}\n')
-    bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"a": 1}\n{"a": 2}\n{"a": 3\n{"a": 4}\n')
-    data = tmp_path / "data"
-    with pytest.raises(IngestError, match=r"bad\.jsonl:3: not a valid JSON object"):
-        ingest([good, bad], data_dir=data)
-    assert list_archive_ids(data) == []
-    assert not any((data / "archives").iterdir())
-    assert _staging_empty(data)
-
-
 def test_bad_timestamp_names_file_and_line(tmp_path: Path) -> None:
     bad = tmp_path / "ts.jsonl"
     bad.write_text('{"timestamp": 1600000000000}\n{"timestamp": "garbage"}\n')
@@ -167,10 +164,149 @@ def test_directory_input_and_mixed_kinds(tmp_path: Path) -> None:
     assert _count(tmp_path / "d") == 2001
 
 
-def test_truncated_last_object_is_an_error(tmp_path: Path) -> None:
-    # clp-s itself only warns and drops the cut-off object; ingest must refuse the file.
-    bad = tmp_path / "cut.jsonl"
-    bad.write_text('{"a": 1}\n{"a": 2}\n{"a": 3, "b": \n')
-    with pytest.raises(IngestError, match=r"cut\.jsonl:3: the JSON object is cut off"):
-        ingest([bad], data_dir=tmp_path / "data")
-    assert list_archive_ids(tmp_path / "data") == []
+MALFORMED = {
+    "bare word": (
+        '{"a": 1}\n{"level": "INFO", "message": broken}\n{"a": 3}\n',
+        2,
+        "Expecting value",
+    ),
+    "array": ('{"a": 1}\n[1,2,3]\n{"a": 3}\n', 2, "a JSON array"),
+    "number": ('{"a": 1}\n{"a": 2}\n42\n', 3, "a JSON number"),
+    "string": ('{"a": 1}\n\n"text"\n', 3, "a JSON string"),
+    "two objects": ('{"a": 1}\n{"a": 2}{"a": 3}\n', 2, "Extra data"),
+    "cut off last": ('{"a": 1}\n{"a": 2}\n{"a": 3, "b": \n', 3, "Expecting value"),
+    "bad last": ('{"a": 1}\n{"a": 2, "b": nope}', 2, "Expecting value"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(MALFORMED))
+@pytest.mark.parametrize("compression", ["", "gzip", "zstd"])
+def test_malformed_json_names_file_line_and_parser_and_leaves_nothing(
+    tmp_path: Path, kind: str, compression: str
+) -> None:
+    text, line, parser_says = MALFORMED[kind]
+    raw = text.encode()
+    packed = {"": raw, "gzip": gzip.compress(raw), "zstd": zstandard.compress(raw)}[compression]
+    good = tmp_path / "good.jsonl"
+    good.write_text('{"a": 1}\n')
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(packed)
+    data = tmp_path / "data"
+    with pytest.raises(IngestError) as caught:
+        ingest([good, bad], data_dir=data)
+    message = str(caught.value)
+    assert message.startswith(f"{bad}:{line}: ")
+    assert parser_says in message
+    assert "cut off at the end" not in message
+    assert list_archive_ids(data) == []
+    assert _staging_empty(data)
+
+
+def test_many_events_then_a_bad_line_names_that_line(tmp_path: Path) -> None:
+    # Past pyarrow's first block: the line number comes from the line-by-line reading.
+    lines = [json.dumps({"ts": 1_600_000_000_000 + i, "m": f"event {i}"}) for i in range(60_000)]
+    lines[54_321] = '{"ts": 1600000000000, "m": oops}'
+    source = tmp_path / "big.jsonl"
+    source.write_text("\n".join(lines) + "\n")
+    with pytest.raises(IngestError, match=r"big\.jsonl:54322: not a valid JSON object"):
+        ingest([source], data_dir=tmp_path / "data")
+
+
+def test_timestamp_key_no_event_has_is_an_error(tmp_path: Path) -> None:
+    source = tmp_path / "events.jsonl"
+    source.write_text('{"ts": "2024-01-01T00:00:00Z", "m": 1}\n{"ts": 5, "m": 2}\n')
+    data = tmp_path / "data"
+    with pytest.raises(IngestError, match=r"no event has the timestamp key 'nosuch'"):
+        ingest([source], data_dir=data, timestamp_key="nosuch")
+    assert list_archive_ids(data) == []
+    assert _staging_empty(data)
+
+
+def test_json_summary_counts_undated_events_and_gives_the_range(tmp_path: Path) -> None:
+    source = tmp_path / "events.jsonl"
+    source.write_text(
+        '{"ts": "2024-01-02T00:00:00Z", "m": 1}\n{"m": 2}\n\n'
+        '{"ts": "2024-01-01T00:00:00Z", "m": 3}\n{"ts": null, "m": 4}\n'
+    )
+    report = ingest([source], data_dir=tmp_path / "data")
+    (summary,) = report.summaries
+    assert summary.layout == "json, timestamp key 'ts'"
+    assert (summary.events, summary.undated) == (4, 2)
+    assert (summary.first_ms, summary.last_ms) == (1_704_067_200_000, 1_704_153_600_000)
+    assert not summary.range_shared
+    assert report.warnings == [summary.warning]
+    assert summary.warning is not None
+    assert "2 of 4 event(s) have no timestamp" in summary.warning
+    assert "--timestamp-key" in summary.warning
+
+
+def test_nested_timestamp_key_is_counted(tmp_path: Path) -> None:
+    source = tmp_path / "nested.jsonl"
+    source.write_text(
+        '{"meta": {"at": 1600000000000}, "m": 1}\n{"meta": {}, "m": 2}\n'
+        '{"meta": {"at": 1600000005000}, "m": 3}\n'
+    )
+    report = ingest([source], data_dir=tmp_path / "data", timestamp_key="meta.at")
+    (summary,) = report.summaries
+    assert (summary.events, summary.undated) == (3, 1)
+    assert (summary.first_ms, summary.last_ms) == (1_600_000_000_000, 1_600_000_005_000)
+
+
+def test_mixed_value_types_of_the_key_are_counted_line_by_line(tmp_path: Path) -> None:
+    source = tmp_path / "mixed.jsonl"
+    source.write_text('{"ts": 1600000000000}\n{"ts": "2024-01-01T00:00:00Z"}\n{"other": 1}\n')
+    (summary,) = ingest([source], data_dir=tmp_path / "data").summaries
+    assert (summary.events, summary.undated) == (3, 1)
+
+
+def test_json_files_compressed_together_share_a_range(tmp_path: Path) -> None:
+    first = tmp_path / "a.jsonl"
+    first.write_text('{"ts": "2024-01-01T00:00:00Z"}\n')
+    second = tmp_path / "b.jsonl"
+    second.write_text('{"ts": "2024-03-01T00:00:00Z"}\n')
+    report = ingest([first, second], data_dir=tmp_path / "data")
+    assert [s.range_shared for s in report.summaries] == [True, True]
+    assert {(s.first_ms, s.last_ms) for s in report.summaries} == {
+        (1_704_067_200_000, 1_709_251_200_000)
+    }
+    assert "(of all the files with this timestamp key)" in report.summaries[0].describe()
+
+
+def test_text_summary_warns_about_undated_events(tmp_path: Path) -> None:
+    source = tmp_path / "plain.log"
+    source.write_text("starting\nno dates here\nat all\n")
+    (summary,) = ingest([source], data_dir=tmp_path / "data").summaries
+    assert summary.layout == "text, no timestamp found"
+    assert (summary.events, summary.undated, summary.first_ms) == (3, 3, None)
+    assert summary.warning is not None
+    assert "all 3 event(s) have no timestamp" in summary.warning
+    assert "--timestamp-format" in summary.warning
+
+
+def test_text_lines_decode_across_chunk_boundaries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(inputs_module, "READ_CHUNK_BYTES", 3)
+    source = tmp_path / "utf8.log"
+    source.write_bytes("héllo wörld\r\n\n€ end\nlast \xff".encode("utf-8", "surrogateescape"))
+    with open_binary(source, "") as stream:
+        assert list(iter_text_lines(stream)) == ["héllo wörld\r", "", "€ end", "last ÿ"]
+    source.write_bytes(b"caf\xc3 broken\n")
+    with open_binary(source, "") as stream:
+        assert list(iter_text_lines(stream)) == ["caf\ufffd broken"]
+
+
+def test_summaries_come_in_the_order_of_the_inputs(tmp_path: Path) -> None:
+    events = tmp_path / "b.jsonl"
+    events.write_text('{"ts": "2024-01-01T00:00:00Z"}\n')
+    text = tmp_path / "a.log"
+    text.write_text("2024-01-01 00:00:00 x\n")
+    report = ingest([events, text, LOGHUB / "HDFS_2k.log"], data_dir=tmp_path / "data")
+    assert [Path(s.path).name for s in report.summaries] == ["b.jsonl", "a.log", "HDFS_2k.log"]
+
+
+def test_a_year_out_of_range_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(IngestError, match="year 0 is not from 1970 to 9999"):
+        ingest([LOGHUB / "Linux_2k.log"], data_dir=tmp_path, default_year=0)
+    with pytest.raises(IngestError, match="year 10000 is not from 1970 to 9999"):
+        ingest([LOGHUB / "Linux_2k.log"], data_dir=tmp_path, file_years={Path("x.log"): 10000})

@@ -28,6 +28,8 @@ EXPECTED = {
     "search_and_cache_async",
     "ingest",
     "IngestReport",
+    "FileSummary",
+    "TimestampSpec",
     "MemoryGovernor",
     # settings
     "Settings",

@@ -34,7 +34,7 @@ from logpager.errors import (
     StoreUnavailableError,
     UnknownHandleError,
 )
-from logpager.ingest import IngestReport, ingest
+from logpager.ingest import FileSummary, IngestReport, TimestampSpec, ingest
 from logpager.memory.governor import MemoryGovernor
 from logpager.query import QuerySpec
 from logpager.schema import RESULT_SCHEMA
@@ -52,6 +52,7 @@ __all__ = [
     "ChunkLostError",
     "ClpSBackend",
     "DerivedResultEvictedError",
+    "FileSummary",
     "IngestError",
     "IngestReport",
     "InstructionsRequiredError",
@@ -86,6 +87,7 @@ __all__ = [
     "Settings",
     "SettingsError",
     "StoreUnavailableError",
+    "TimestampSpec",
     "Tombstone",
     "TombstoneReason",
     "UnknownHandleError",

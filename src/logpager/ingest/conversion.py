@@ -1,6 +1,6 @@
 """Plain-text logs written as the JSON lines ``clp-s`` compresses.
 
-Each event (see :mod:`logpager.ingest.textformats`) becomes
+Each event (see :mod:`logpager.ingest.textevents`) becomes
 ``{"timestamp": <epoch ms>, "message": "<line(s)>"}``, or ``{"message": ...}`` when it has no
 timestamp (lines before the first timestamp, or a file in no known layout).
 """
@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO
 
-from logpager.ingest.inputs import InputFile, iter_lines, open_binary, stream_pos
+from logpager.errors import IngestError
+from logpager.ingest.inputs import InputFile, iter_text_lines, open_binary, stream_pos
 from logpager.ingest.progress import Progress
-from logpager.ingest.textformats import iter_text_events
+from logpager.ingest.textdetect import SNIFF_LINES, LocatedFormat
+from logpager.ingest.textevents import TextStats, iter_text_events
+from logpager.ingest.textformats import TextFormat
+from logpager.ingest.years import YearPolicy
 
 __all__ = ["TextConversion", "convert_text"]
 
@@ -31,12 +35,25 @@ class TextConversion:
     """
     What converting one text file made.
 
-    :param events: JSON lines written.
+    :param stats: Events made (each one JSON line written), their timestamps, the layout
+        found and the years assumed.
     :param lines: Lines of text read.
     """
 
-    events: int
+    stats: TextStats
     lines: int
+
+
+def _require_layout(
+    source: InputFile, layout: LocatedFormat | TextFormat, stats: TextStats
+) -> None:
+    if stats.layout is None:
+        given = layout.format if isinstance(layout, LocatedFormat) else layout
+        msg = (
+            f"{source.path}: none of its first {SNIFF_LINES} lines has a timestamp in the "
+            f"given format {given.example!r}"
+        )
+        raise IngestError(msg)
 
 
 def convert_text(
@@ -45,6 +62,7 @@ def convert_text(
     progress: Progress,
     *,
     default_year: int | None,
+    layout: LocatedFormat | TextFormat | None,
     max_event_bytes: int,
 ) -> TextConversion:
     """
@@ -53,39 +71,48 @@ def convert_text(
     :param source: A text input.
     :param out: Where the JSON lines go.
     :param progress: Gets a line of progress (lines read, share of the file) now and then.
-    :param default_year: Year for text timestamps without one; see
-        :mod:`logpager.ingest.textformats`.
+    :param default_year: Year for text timestamps without one (``None``: from the file's
+        modification time); see :mod:`logpager.ingest.years`.
+    :param layout: The user's timestamp layout, or ``None`` to detect a built-in one.
     :param max_event_bytes: An event this long takes no more continuation lines.
-    :return: Events written and lines read.
+    :return: What was made, and lines read.
+    :raise IngestError: If ``layout`` was given and no line of the file's first ones has it.
     :raise OSError: If the file cannot be read or ``out`` written.
     """
-    size = source.path.stat().st_size
+    info = source.path.stat()
+    size = info.st_size
     encode = _encode_string
-    events = 0
-    lines_read = [0]
-
-    def decoded(stream: IO[bytes]) -> Iterator[str]:
-        for raw in iter_lines(stream):
-            lines_read[0] += 1
-            yield raw.decode("utf-8", errors="replace")
+    stats = TextStats(YearPolicy(default_year, int(info.st_mtime * 1000)))
+    last_line = [0]
 
     def status(stream: IO[bytes]) -> str:
         percent = f" ({100 * stream_pos(stream) / size:.0f}%)" if size else ""
-        return f"  {source.path.name}: {lines_read[0]:,} lines{percent}"
+        return f"  {source.path.name}: {last_line[0]:,} lines{percent}"
 
+    events = undated = 0
+    first = last = None
     with open_binary(source.path, source.compression) as stream:
         batch: list[str] = []
-        for ts, message, _line in iter_text_events(
-            decoded(stream), default_year=default_year, max_event_bytes=max_event_bytes
+        for ts, message, line in iter_text_events(
+            iter_text_lines(stream), layout=layout, stats=stats, max_event_bytes=max_event_bytes
         ):
+            events += 1
             if ts is None:
+                undated += 1
                 batch.append(f'{{"message":{encode(message)}}}\n')
             else:
+                if first is None or ts < first:
+                    first = ts
+                if last is None or ts > last:
+                    last = ts
                 batch.append(f'{{"timestamp":{ts},"message":{encode(message)}}}\n')
-            events += 1
             if len(batch) >= _WRITE_BATCH:
                 out.write("".join(batch))
                 batch = []
+                last_line[0] = line
                 progress.tick(functools.partial(status, stream))
+            if layout is not None and events == 1:
+                _require_layout(source, layout, stats)
         out.write("".join(batch))
-    return TextConversion(events, lines_read[0])
+    stats.events, stats.undated, stats.first_ms, stats.last_ms = events, undated, first, last
+    return TextConversion(stats, stats.lines)

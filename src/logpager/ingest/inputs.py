@@ -8,6 +8,7 @@ the first non-blank line starts with ``{`` (its timestamp key then detected amon
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import gzip
 import json
@@ -30,6 +31,7 @@ __all__ = [
     "detect_timestamp_key",
     "expand_paths",
     "iter_lines",
+    "iter_text_lines",
     "open_binary",
     "stream_pos",
 ]
@@ -107,6 +109,28 @@ def iter_lines(stream: IO[bytes]) -> Iterator[bytes]:
         pending = pieces.pop()
         for piece in pieces:
             yield piece + b"\n"
+    if pending:
+        yield pending
+
+
+def iter_text_lines(stream: IO[bytes]) -> Iterator[str]:
+    """
+    :param stream: A stream from :func:`open_binary`.
+    :return: Its lines decoded as UTF-8 (invalid bytes replaced), without their ``\n``; a
+        last line without one is kept, an empty end is not.
+    """
+    # Decoding a chunk at a time and splitting the text: decoding each line of bytes through
+    # iter_lines took a fifth of the conversion of a text log.
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    pending = ""
+    while True:
+        chunk = stream.read(READ_CHUNK_BYTES)
+        text = decoder.decode(chunk, final=not chunk)
+        pieces = (pending + text).split("\n")
+        pending = pieces.pop()
+        yield from pieces
+        if not chunk:
+            break
     if pending:
         yield pending
 

@@ -27,7 +27,7 @@ import zstandard
 
 from logpager.search.datadir import archives_dir
 
-__all__ = ["SourceRange", "read_source_ranges", "source_range_of"]
+__all__ = ["SourceRange", "read_metadata_packets", "read_source_ranges", "source_range_of"]
 
 # Defined by clp-s's archive format (ArchiveHeader, ArchiveMetadataPacketType).
 _MAGIC = b"\xfd\x2f\xc5\x30"
@@ -56,15 +56,14 @@ class SourceRange:
     filename: str | None
 
 
-def read_source_ranges(data_dir: Path, archive_id: str) -> list[SourceRange] | None:
+def read_metadata_packets(archive: Path) -> dict[int, bytes] | None:
     """
-    :param data_dir: The data directory.
-    :param archive_id: One of its archives.
-    :return: The archive's ranges in log order, or None when its header cannot be read as
-        expected (missing, another format version, no range index).
+    :param archive: An archive's folder.
+    :return: The payloads of its header's metadata packets by packet type, or None when the
+        header cannot be read as expected (missing, another format version).
     """
     try:
-        raw = (archives_dir(data_dir) / archive_id / "header").read_bytes()
+        raw = (archive / "header").read_bytes()
     except OSError:
         return None
     if len(raw) < _HEADER_BYTES or raw[:4] != _MAGIC:
@@ -73,11 +72,36 @@ def read_source_ranges(data_dir: Path, archive_id: str) -> list[SourceRange] | N
     if size > _MAX_METADATA_BYTES:
         return None
     try:
-        section = zstandard.ZstdDecompressor().decompressobj().decompress(
-            raw[_HEADER_BYTES : _HEADER_BYTES + size]
+        section = (
+            zstandard.ZstdDecompressor()
+            .decompressobj()
+            .decompress(raw[_HEADER_BYTES : _HEADER_BYTES + size])
         )
-        return _range_index(section)
-    except (zstandard.ZstdError, struct.error, ValueError, TypeError, KeyError):
+        packets: dict[int, bytes] = {}
+        count, position = section[0], 1
+        for _ in range(count):
+            kind, length = _PACKET_HEAD.unpack_from(section, position)
+            position += _PACKET_HEAD.size
+            packets[kind] = section[position : position + length]
+            position += length
+    except (zstandard.ZstdError, struct.error, IndexError):
+        return None
+    return packets
+
+
+def read_source_ranges(data_dir: Path, archive_id: str) -> list[SourceRange] | None:
+    """
+    :param data_dir: The data directory.
+    :param archive_id: One of its archives.
+    :return: The archive's ranges in log order, or None when its header cannot be read as
+        expected (missing, another format version, no range index).
+    """
+    packets = read_metadata_packets(archives_dir(data_dir) / archive_id)
+    if packets is None or _RANGE_INDEX_PACKET not in packets:
+        return None
+    try:
+        return _range_index(packets[_RANGE_INDEX_PACKET])
+    except (ValueError, TypeError, KeyError, msgpack.UnpackException):
         return None
 
 
@@ -93,22 +117,13 @@ def source_range_of(ranges: list[SourceRange] | None, index: int) -> SourceRange
     return None
 
 
-def _range_index(section: bytes) -> list[SourceRange] | None:
-    """:return: The range index packet of a decompressed metadata section, if there is one."""
-    count, position = section[0], 1
-    for _ in range(count):
-        kind, size = _PACKET_HEAD.unpack_from(section, position)
-        position += _PACKET_HEAD.size
-        payload = section[position : position + size]
-        position += size
-        if kind != _RANGE_INDEX_PACKET:
-            continue
-        entries = msgpack.unpackb(payload, raw=False)
-        ranges = []
-        for entry in entries:
-            fields = entry.get("f") or {}
-            name = fields.get(_FILENAME_KEY)
-            filename = name if isinstance(name, str) else None
-            ranges.append(SourceRange(int(entry["s"]), int(entry["e"]), filename))
-        return sorted(ranges, key=lambda r: r.begin)
-    return None
+def _range_index(payload: bytes) -> list[SourceRange]:
+    """:return: The ranges of a range index packet, sorted."""
+    entries = msgpack.unpackb(payload, raw=False)
+    ranges = []
+    for entry in entries:
+        fields = entry.get("f") or {}
+        name = fields.get(_FILENAME_KEY)
+        filename = name if isinstance(name, str) else None
+        ranges.append(SourceRange(int(entry["s"]), int(entry["e"]), filename))
+    return sorted(ranges, key=lambda r: r.begin)

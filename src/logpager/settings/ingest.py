@@ -17,7 +17,7 @@ class IngestFields(BaseModel):
     )
     # Not measured: bounds the memory one multi-line text event (a stack trace) takes while it
     # is built; the continuation lines after it start new events with the same timestamp. The
-    # same value as logpager.ingest.textformats.DEFAULT_MAX_EVENT_BYTES.
+    # same value as logpager.ingest.textevents.DEFAULT_MAX_EVENT_BYTES.
     ingest_max_event_bytes: int = Field(
         1 << 20,
         ge=1,
