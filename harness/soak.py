@@ -29,6 +29,7 @@ from fastmcp import Client
 from harness.ports import free_port, wait_for_port
 from logpager.ingest import ingest
 from logpager.memory.probe import spawned_children
+from logpager.settings import load_settings
 from logpager.synthetic import DEFAULT_SPAN_MS, DEFAULT_START_MS, write_events
 from logpager.timeutil import format_epoch_ms
 
@@ -66,7 +67,8 @@ def make_soak_data(root: Path, events: int = SOAK_EVENTS) -> SoakData:
     source = root / "soak.jsonl"
     write_events(source, events, seed=11)
     data_dir = root / "data"
-    ingest([source], data_dir=data_dir)
+    # Ingested as an edge host would (`logpager ingest --profile edge`): its archive size.
+    ingest([source], data_dir=data_dir, settings=load_settings("edge"))
     step = DEFAULT_SPAN_MS / events
     timestamps = [DEFAULT_START_MS + int(i * step) for i in range(events)]
     if len(set(timestamps)) != events:
