@@ -74,3 +74,30 @@ def test_a_client_gone_mid_request_is_one_info_line(caplog: pytest.LogCaptureFix
     assert "client went away" in gone.getMessage()
     assert real.levelname == "ERROR"
     assert real.exc_info is not None
+
+
+def test_uvicorn_refusing_the_answer_to_a_gone_client_is_one_info_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The SDK then answers the request with an error; uvicorn refuses it (the response
+    # completed when the client left) and logs the RuntimeError, the closed stream in its chain.
+    client_gone.install()
+    server = logging.getLogger("uvicorn.error")
+    assert sum(isinstance(f, client_gone.ClientGoneFilter) for f in server.filters) == 1
+    with caplog.at_level(logging.INFO, logger="uvicorn.error"):
+        try:
+            try:
+                raise anyio.ClosedResourceError
+            except anyio.ClosedResourceError:
+                raise RuntimeError("Unexpected ASGI message 'http.response.start' sent")  # noqa: B904
+        except RuntimeError:
+            server.exception("Exception in ASGI application")
+        try:
+            raise RuntimeError("a real failure")
+        except RuntimeError:
+            server.exception("Exception in ASGI application")
+    gone, real = caplog.records[-2:]
+    assert (gone.levelname, gone.exc_info) == ("INFO", None)
+    assert "client went away" in gone.getMessage()
+    assert real.levelname == "ERROR"
+    assert real.exc_info is not None
