@@ -1,4 +1,5 @@
-"""``logpager serve --transport http`` processes driven from synchronous code (benchmarks).
+"""``logpager serve --transport http`` processes driven from synchronous code (benchmarks,
+synchronous fixtures).
 
 :func:`harness.servers.http_server` is the asynchronous form the tests use; benchmarks time
 calls from plain threads, so they start and stop servers here without an event loop.
@@ -6,33 +7,16 @@ calls from plain threads, so they start and stop servers here without an event l
 
 from __future__ import annotations
 
-import socket
+import asyncio
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from harness.ports import free_port
+from harness.ports import free_port, wait_for_port
 from harness.servers import clean_env, serve_command
 
 __all__ = ["serve_http"]
-
-
-def _wait_listening(proc: subprocess.Popen[bytes], port: int, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            msg = f"logpager serve exited with status {proc.returncode} before it listened"
-            raise AssertionError(msg)
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-        except OSError:
-            time.sleep(0.05)
-            continue
-        return
-    msg = f"logpager serve did not listen on port {port} within {timeout:g} s"
-    raise AssertionError(msg)
 
 
 @contextmanager
@@ -67,7 +51,7 @@ def serve_http(
         stderr=sink,
     )
     try:
-        _wait_listening(proc, port, timeout)
+        asyncio.run(wait_for_port(port, lambda: proc.poll() is None, timeout))
         yield f"http://127.0.0.1:{port}/mcp"
     finally:
         if proc.poll() is None:

@@ -9,7 +9,6 @@ CI must run these tests, not skip them.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import subprocess
@@ -20,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from harness.ports import free_port, wait_for_port
+from harness.serve_proc import serve_http
 from harness.servers import clean_env, serve_command
 from tests.support.node import NODE, NODE_MODULES, setup_node
 from tests.support.toolnames import TOOL_NAMES
@@ -114,28 +113,9 @@ def inspector(tmp_path_factory: pytest.TempPathFactory) -> Inspector:
 @pytest.fixture(scope="module")
 def http_url(loghub_archives: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """:return: The MCP endpoint of a ``logpager serve --transport http`` process."""
-    port = free_port()
     stderr_path = tmp_path_factory.mktemp("http-server") / "stderr.txt"
-    with stderr_path.open("wb") as stderr:
-        proc = subprocess.Popen(
-            serve_command(
-                "--data-dir", str(loghub_archives), "--transport", "http", "--port", str(port)
-            ),
-            env=clean_env(),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-        )
-    try:
-        asyncio.run(wait_for_port(port, lambda: proc.poll() is None, STARTUP_SECONDS))
-        yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with serve_http(loghub_archives, log=stderr_path, timeout=STARTUP_SECONDS) as url:
+        yield url
 
 
 def _stdio_target(data_dir: Path) -> Target:
