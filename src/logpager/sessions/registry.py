@@ -46,12 +46,12 @@ class SessionRegistry:
     @property
     def session_ttl(self) -> float:
         """:return: Idle time a session is allowed, in seconds."""
-        return self.settings.session_ttl_minutes * 60.0
+        return self.settings.session_ttl_seconds
 
     @property
     def query_ttl(self) -> float:
         """:return: Lifetime of one result, in seconds."""
-        return self.settings.query_ttl_minutes * 60.0
+        return self.settings.query_ttl_seconds
 
     def get_or_create(
         self, session_id: str, now: float, principal: str | None = None

@@ -66,14 +66,6 @@ class StoreLink:
         self._wall = wall
         self._touched: dict[str, float] = {}
 
-    @property
-    def _session_ttl(self) -> float:
-        return self._settings.session_ttl_minutes * 60.0
-
-    @property
-    def _query_ttl(self) -> float:
-        return self._settings.query_ttl_minutes * 60.0
-
     def _created_wall(self, result: QueryResult) -> float:
         return self._wall() - max(0.0, self._clock() - result.created_at)
 
@@ -101,7 +93,7 @@ class StoreLink:
                 result_id,
                 encode_meta(result, created_wall=created_wall),
                 chunks,
-                max(1.0, self._query_ttl - age),
+                max(1.0, self._settings.query_ttl_seconds - age),
             )
             keep_chunks_in(result, StoreChunks(self.store, result_id, len(chunks)), result_id)
         assert result.store_key is not None
@@ -110,13 +102,19 @@ class StoreLink:
         record = HandleRecord(
             session.session_id, session.principal, result.store_key, spec, created_wall
         )
-        self.store.put_handle(handle, record, max(self._session_ttl, self._query_ttl))
+        self.store.put_handle(
+            handle,
+            record,
+            max(self._settings.session_ttl_seconds, self._settings.query_ttl_seconds),
+        )
         self.write_session(session, latest_handle=handle if latest else session.latest_handle)
         if latest and session.principal is not None:
             known = self.store.principal(session.principal)
             instructed = known.instructed if known is not None else False
             self.store.put_principal(
-                session.principal, PrincipalRecord(handle, instructed), self._session_ttl
+                session.principal,
+                PrincipalRecord(handle, instructed),
+                self._settings.session_ttl_seconds,
             )
 
     def write_session(self, session: SessionState, *, latest_handle: str | None) -> None:
@@ -131,7 +129,7 @@ class StoreLink:
                 session.is_instructions_retrieved,
                 latest_handle,
             ),
-            self._session_ttl,
+            self._settings.session_ttl_seconds,
         )
 
     def note_instructed(self, session: SessionState | None, principal: str | None) -> None:
@@ -150,7 +148,7 @@ class StoreLink:
                 known = self.store.principal(principal)
                 latest = known.latest_handle if known is not None else None
                 self.store.put_principal(
-                    principal, PrincipalRecord(latest, True), self._session_ttl
+                    principal, PrincipalRecord(latest, True), self._settings.session_ttl_seconds
                 )
         except StoreUnavailableError as exc:
             logger.warning("could not record instructions in the store: %s", exc)
@@ -178,7 +176,7 @@ class StoreLink:
                     record.created_wall,
                     reason.value,
                 ),
-                self._session_ttl,
+                self._settings.session_ttl_seconds,
             )
         except StoreUnavailableError as exc:
             logger.warning("could not mark result %s %s in the store: %s", handle[:8], reason, exc)
@@ -191,12 +189,15 @@ class StoreLink:
         :param session_id: Its session.
         """
         now = self._clock()
-        if now - self._touched.get(handle, float("-inf")) < self._session_ttl * _TOUCH_SHARE:
+        if (
+            now - self._touched.get(handle, float("-inf"))
+            < self._settings.session_ttl_seconds * _TOUCH_SHARE
+        ):
             return
         if len(self._touched) >= _TOUCHES_REMEMBERED:
             self._touched.clear()
         self._touched[handle] = now
-        self.store.touch(handle, session_id, self._session_ttl)
+        self.store.touch(handle, session_id, self._settings.session_ttl_seconds)
 
     # --- reading ---------------------------------------------------------------------------------
 
@@ -250,7 +251,7 @@ class StoreLink:
         age = max(0.0, self._wall() - record.created_wall)
         if record.dropped is not None:
             reason = TombstoneReason(record.dropped)
-        elif age > self._query_ttl:
+        elif age > self._settings.query_ttl_seconds:
             reason = TombstoneReason.EXPIRED
         else:
             reason = TombstoneReason.EVICTED

@@ -70,6 +70,16 @@ class Settings(
         return self._sources.get(name, "the default")
 
     @property
+    def session_ttl_seconds(self) -> float:
+        """:return: Idle time a session is allowed (``session_ttl_minutes``), in seconds."""
+        return self.session_ttl_minutes * 60.0
+
+    @property
+    def query_ttl_seconds(self) -> float:
+        """:return: Lifetime of one result (``query_ttl_minutes``), in seconds."""
+        return self.query_ttl_minutes * 60.0
+
+    @property
     def chunk_rows(self) -> int:
         """:return: Rows in one compressed chunk (``pages_per_chunk x page_size``)."""
         return self.pages_per_chunk * self.page_size
