@@ -5,24 +5,20 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
-from typing import TypeVar
 
 from logpager.clock import Clock
+from logpager.store.keyed import KeyedRecords
 from logpager.store.records import (
-    HandleRecord,
-    PrincipalRecord,
     Record,
-    SessionRecord,
+    RecordT,
     pack,
     unpack,
 )
 
-_R = TypeVar("_R", HandleRecord, SessionRecord, PrincipalRecord)
-
 __all__ = ["MemoryStore"]
 
 
-class MemoryStore:
+class MemoryStore(KeyedRecords):
     """
     Keeps what a :class:`~logpager.store.SessionStore` keeps in dicts, with expiry by a wall
     clock; shared by every :class:`~logpager.sessions.SessionManager` of one process that is
@@ -73,38 +69,11 @@ class MemoryStore:
 
     # --- records ---------------------------------------------------------------------------------
 
-    def put_handle(self, handle: str, record: HandleRecord, ttl_seconds: float) -> None:
-        """See :meth:`logpager.store.SessionStore.put_handle`."""
-        self._put(f"h:{handle}", record, ttl_seconds)
-
-    def handle(self, handle: str) -> HandleRecord | None:
-        """See :meth:`logpager.store.SessionStore.handle`."""
-        found: HandleRecord | None = self._get(f"h:{handle}", HandleRecord)
-        return found
-
-    def put_session(self, record: SessionRecord, ttl_seconds: float) -> None:
-        """See :meth:`logpager.store.SessionStore.put_session`."""
-        self._put(f"s:{record.session_id}", record, ttl_seconds)
-
-    def session(self, session_id: str) -> SessionRecord | None:
-        """See :meth:`logpager.store.SessionStore.session`."""
-        found: SessionRecord | None = self._get(f"s:{session_id}", SessionRecord)
-        return found
-
-    def put_principal(self, principal: str, record: PrincipalRecord, ttl_seconds: float) -> None:
-        """See :meth:`logpager.store.SessionStore.put_principal`."""
-        self._put(f"p:{principal}", record, ttl_seconds)
-
-    def principal(self, principal: str) -> PrincipalRecord | None:
-        """See :meth:`logpager.store.SessionStore.principal`."""
-        found: PrincipalRecord | None = self._get(f"p:{principal}", PrincipalRecord)
-        return found
-
     def touch(self, handle: str, session_id: str, ttl_seconds: float) -> None:
         """See :meth:`logpager.store.SessionStore.touch`."""
         with self._lock:
             until = self._wall() + ttl_seconds
-            for key in (f"h:{handle}", f"s:{session_id}"):
+            for key in (self._key("h", handle), self._key("s", session_id)):
                 entry = self._records.get(key)
                 if entry is not None and entry[0] > self._wall():
                     self._records[key] = (until, entry[1])
@@ -117,12 +86,15 @@ class MemoryStore:
 
     # --- internals -------------------------------------------------------------------------------
 
+    def _key(self, kind: str, name: str) -> str:
+        return f"{kind}:{name}"
+
     def _put(self, key: str, record: Record, ttl_seconds: float) -> None:
         data = pack(record)
         with self._lock:
             self._records[key] = (self._wall() + ttl_seconds, data)
 
-    def _get(self, key: str, kind: type[_R]) -> _R | None:
+    def _get(self, key: str, kind: type[RecordT]) -> RecordT | None:
         with self._lock:
             entry = self._records.get(key)
             if entry is None:

@@ -13,7 +13,15 @@ import msgpack
 
 from logpager.query import QuerySpec
 
-__all__ = ["HandleRecord", "PrincipalRecord", "SessionRecord", "pack", "unpack"]
+__all__ = [
+    "HandleRecord",
+    "PrincipalRecord",
+    "Record",
+    "RecordT",
+    "SessionRecord",
+    "pack",
+    "unpack",
+]
 
 _VERSION = 1
 
@@ -90,7 +98,8 @@ class PrincipalRecord:
 
 
 Record = HandleRecord | SessionRecord | PrincipalRecord
-_R = TypeVar("_R", HandleRecord, SessionRecord, PrincipalRecord)
+RecordT = TypeVar("RecordT", HandleRecord, SessionRecord, PrincipalRecord)
+"""Any one of the record classes (what a read of a given kind returns)."""
 
 
 def pack(record: Record) -> bytes:
@@ -106,7 +115,7 @@ def pack(record: Record) -> bytes:
     return data
 
 
-def unpack(data: bytes, kind: type[_R]) -> _R:
+def unpack(data: bytes, kind: type[RecordT]) -> RecordT:
     """
     :param data: What :func:`pack` gave.
     :param kind: The record's class.

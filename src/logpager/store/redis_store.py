@@ -30,16 +30,13 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from logpager.errors import StoreUnavailableError
+from logpager.store.keyed import KeyedRecords
 from logpager.store.records import (
-    HandleRecord,
-    PrincipalRecord,
     Record,
-    SessionRecord,
+    RecordT,
     pack,
     unpack,
 )
-
-_R = TypeVar("_R", HandleRecord, SessionRecord, PrincipalRecord)
 
 if TYPE_CHECKING:
     import redis
@@ -62,7 +59,7 @@ def _hashed(name: str) -> str:
     return hashlib.sha256(name.encode()).hexdigest()[:32]
 
 
-class RedisStore:
+class RedisStore(KeyedRecords):
     """
     :class:`~logpager.store.SessionStore` in Redis.
 
@@ -175,41 +172,14 @@ class RedisStore:
 
     # --- records ---------------------------------------------------------------------------------
 
-    def put_handle(self, handle: str, record: HandleRecord, ttl_seconds: float) -> None:
-        """See :meth:`logpager.store.SessionStore.put_handle`."""
-        self._put(self._handle_key(handle), record, ttl_seconds)
-
-    def handle(self, handle: str) -> HandleRecord | None:
-        """See :meth:`logpager.store.SessionStore.handle`."""
-        found: HandleRecord | None = self._get(self._handle_key(handle), HandleRecord)
-        return found
-
-    def put_session(self, record: SessionRecord, ttl_seconds: float) -> None:
-        """See :meth:`logpager.store.SessionStore.put_session`."""
-        self._put(self._session_key(record.session_id), record, ttl_seconds)
-
-    def session(self, session_id: str) -> SessionRecord | None:
-        """See :meth:`logpager.store.SessionStore.session`."""
-        found: SessionRecord | None = self._get(self._session_key(session_id), SessionRecord)
-        return found
-
-    def put_principal(self, principal: str, record: PrincipalRecord, ttl_seconds: float) -> None:
-        """See :meth:`logpager.store.SessionStore.put_principal`."""
-        self._put(f"lp:p:{_hashed(principal)}", record, ttl_seconds)
-
-    def principal(self, principal: str) -> PrincipalRecord | None:
-        """See :meth:`logpager.store.SessionStore.principal`."""
-        found: PrincipalRecord | None = self._get(f"lp:p:{_hashed(principal)}", PrincipalRecord)
-        return found
-
     def touch(self, handle: str, session_id: str, ttl_seconds: float) -> None:
         """See :meth:`logpager.store.SessionStore.touch`."""
         ttl = _ms(ttl_seconds)
 
         def touch() -> None:
             pipe = self._client.pipeline(transaction=False)
-            pipe.pexpire(self._handle_key(handle), ttl)
-            pipe.pexpire(self._session_key(session_id), ttl)
+            pipe.pexpire(self._key("h", handle), ttl)
+            pipe.pexpire(self._key("s", session_id), ttl)
             pipe.execute()
 
         self._call(touch)
@@ -232,21 +202,16 @@ class RedisStore:
         """
         return f"lp:{{{result_id}}}:chunks", f"lp:{{{result_id}}}:meta"
 
-    @staticmethod
-    def _handle_key(handle: str) -> str:
-        # Handles are this server's own 32-character tokens when valid; a caller's string is
-        # hashed so that nothing it sends can name another kind of key.
-        return f"lp:h:{_hashed(handle)}"
-
-    @staticmethod
-    def _session_key(session_id: str) -> str:
-        return f"lp:s:{_hashed(session_id)}"
+    def _key(self, kind: str, name: str) -> str:
+        # Handles are this server's own 32-character tokens when valid, but a name is what a
+        # caller sent: hashed, nothing it sends can name another kind of key.
+        return f"lp:{kind}:{_hashed(name)}"
 
     def _put(self, key: str, record: Record, ttl_seconds: float) -> None:
         data = pack(record)
         self._call(lambda: self._client.set(key, data, px=_ms(ttl_seconds)))
 
-    def _get(self, key: str, kind: type[_R]) -> _R | None:
+    def _get(self, key: str, kind: type[RecordT]) -> RecordT | None:
         data = self._call(lambda: self._client.get(key))
         if data is None:
             return None
