@@ -198,9 +198,11 @@ class StoreUnavailableError(PageError):
 
     def __init__(self, store: str, reason: str) -> None:
         self.store = store
+        self.headline = f"The session store {store} is unavailable ({reason.rstrip('.')})"
+        """What is wrong, without the advice (what ``GET /health`` says)."""
         super().__init__(
-            f"The session store {store} is unavailable ({reason.rstrip('.')}). The server keeps "
-            "running; retry when the store is back, or ask its operator."
+            f"{self.headline}. The server keeps running; retry when the store is back, or ask "
+            "its operator."
         )
 
 

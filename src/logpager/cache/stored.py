@@ -56,24 +56,21 @@ def encode_meta(result: QueryResult, *, created_wall: float) -> bytes:
     return packed
 
 
-def keep_chunks_in(result: QueryResult, source: ChunkSource, store_key: str) -> list[bytes]:
+def keep_chunks_in(result: QueryResult, source: ChunkSource, store_key: str) -> None:
     """
     Makes a result read its chunks from a session store from now on, letting go of this
-    process's copy.
+    process's copy (write them to the store first: :func:`held_chunks`).
 
     :param result: A result whose chunks this process holds.
     :param source: The same chunks, where the store keeps them.
     :param store_key: The store's id for them.
-    :return: The chunks this process held (to write to the store before calling this).
     :raise ValueError: If ``source`` holds another number of chunks.
     """
-    held = list(result._chunks)
-    if len(source) != len(held):
-        msg = f"the store holds {len(source)} chunks of {len(held)}"
+    if len(source) != len(result._chunks):
+        msg = f"the store holds {len(source)} chunks of {len(result._chunks)}"
         raise ValueError(msg)
     result._chunks = source
     result.store_key = store_key
-    return held
 
 
 def held_chunks(result: QueryResult) -> list[bytes]:

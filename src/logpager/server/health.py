@@ -30,7 +30,7 @@ def health_problem(backend: SearchBackend, store: SessionStore | None = None) ->
         try:
             store.ping()
         except StoreUnavailableError as exc:
-            return str(exc).split(". The server")[0]
+            return exc.headline
     program = getattr(backend, "clp_s", None)
     if isinstance(program, (str, Path)) and not os.access(program, os.X_OK):
         return f"the search engine {program} is missing or not executable"

@@ -69,8 +69,13 @@ class RedisStore(KeyedRecords):
     """
 
     def __init__(self, client: redis.Redis | RedisCluster, address: str) -> None:
+        from redis import exceptions  # loaded already: a client exists
+
         self._client = client
         self._address = address
+        # Bound once: every call of the store (a page's chunk included) is guarded by them.
+        self._response_error = exceptions.ResponseError
+        self._redis_error = exceptions.RedisError
 
     @classmethod
     def from_url(cls, url: str, address: str, *, timeout_seconds: float) -> RedisStore:
@@ -218,11 +223,9 @@ class RedisStore(KeyedRecords):
         return unpack(bytes(data), kind)  # type: ignore[arg-type]
 
     def _call(self, work: Callable[[], _T]) -> _T:
-        import redis  # loaded already: a client exists
-
         try:
             return work()
-        except redis.exceptions.ResponseError as exc:
+        except self._response_error as exc:
             # The pipeline's error wraps Redis's "OOM command not allowed when used memory >
             # 'maxmemory'" in its own words.
             if "maxmemory" in str(exc):
@@ -232,7 +235,7 @@ class RedisStore(KeyedRecords):
                     "nothing; set maxmemory-policy volatile-ttl",
                 ) from exc
             raise StoreUnavailableError(self._address, f"it answered {exc}") from exc
-        except redis.exceptions.RedisError as exc:
+        except self._redis_error as exc:
             raise StoreUnavailableError(
                 self._address, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             ) from exc
