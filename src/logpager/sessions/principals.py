@@ -82,7 +82,7 @@ class PrincipalAccess:
             if link is None:
                 return False
             # Instructed on another replica (or before a restart): remembered here from now on.
-            known = link.principal(principal)
+            known = link.store.principal(principal)
             if known is None or not known.instructed:
                 return False
             self._registry.principals.mark_instructed(principal)
@@ -97,7 +97,7 @@ class PrincipalAccess:
             link = self._registry.link
             if link is not None:
                 # The store's is the newest of every replica's.
-                known = link.principal(principal)
+                known = link.store.principal(principal)
                 if known is not None and known.latest_handle is not None:
                     return known.latest_handle
             return self._registry.principals.latest(principal)

@@ -211,14 +211,14 @@ class SessionRegistry:
         """
         if self.link is None:
             return None
-        record = self.link.lookup(handle)
+        record = self.link.store.handle(handle)
         if record is None:
             return None
         session = self.sessions.get(record.session_id)
         if session is not None and session.principal != record.principal:
             return None
         if session is None:
-            stored = self.link.session_record(record.session_id)
+            stored = self.link.store.session(record.session_id)
             session = self.get_or_create(record.session_id, now, record.principal)
             session.is_instructions_retrieved = stored is not None and stored.instructed
         result = self.link.restore(record)
@@ -243,7 +243,7 @@ class SessionRegistry:
         """
         if self.link is None or tombstone.reason is not TombstoneReason.EVICTED:
             return False
-        record = self.link.lookup(tombstone.handle)
+        record = self.link.store.handle(tombstone.handle)
         if record is None or record.session_id != session.session_id:
             return False
         result = self.link.restore(record)

@@ -201,20 +201,6 @@ class StoreLink:
 
     # --- reading ---------------------------------------------------------------------------------
 
-    def lookup(self, handle: str) -> HandleRecord | None:
-        """
-        :param handle: A handle this process does not hold.
-        :return: Its record in the store, or None.
-        """
-        return self.store.handle(handle)
-
-    def session_record(self, session_id: str) -> SessionRecord | None:
-        """
-        :param session_id: A session's id.
-        :return: Its record in the store, or None.
-        """
-        return self.store.session(session_id)
-
     def restore(self, record: HandleRecord) -> QueryResult | None:
         """
         :param record: A handle's record.
@@ -256,10 +242,3 @@ class StoreLink:
         else:
             reason = TombstoneReason.EVICTED
         return Tombstone(handle, record.spec, self._clock() - age, reason)
-
-    def principal(self, principal: str) -> PrincipalRecord | None:
-        """
-        :param principal: An authenticated principal.
-        :return: Its record in the store, or None.
-        """
-        return self.store.principal(principal)
