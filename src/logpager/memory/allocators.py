@@ -1,5 +1,6 @@
-"""What the process asks of its allocators: Arrow's pool, glibc's arenas and trim, and the
-kernel's page-out of clean library pages.
+"""What the process asks of its allocators: Arrow's pool, glibc's arenas and trim, glibc's
+mmap threshold for its clp-s children (through their environment), and the kernel's page-out
+of clean library pages.
 
 These are process-wide knobs with no policy of their own; the governor decides when memory
 should go back, and calls :func:`release_free_memory`. Where a call does not exist (not glibc,
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +20,12 @@ import pyarrow as pa
 
 from logpager.settings import Settings
 
-__all__ = ["configure_allocators", "page_out_library_pages", "release_free_memory"]
+__all__ = [
+    "child_environment",
+    "configure_allocators",
+    "page_out_library_pages",
+    "release_free_memory",
+]
 
 
 def _load_malloc_trim() -> Any:
@@ -55,6 +63,29 @@ def configure_allocators(settings: Settings) -> None:
             mallopt = ctypes.CDLL(name).mallopt
             mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
             mallopt(_M_ARENA_MAX, settings.malloc_arena_max)
+
+
+def child_environment(
+    settings: Settings, environ: Mapping[str, str] | None = None
+) -> dict[str, str] | None:
+    """
+    The environment for a ``clp-s`` child: this process's, plus glibc's tunables for the
+    settings' malloc knobs (``GLIBC_TUNABLES``, merged with any the environment already has).
+
+    :param settings: Source of ``clp_s_mmap_threshold_bytes``.
+    :param environ: The environment to start from (default: this process's).
+    :return: The child's environment, or ``None`` when there is nothing to add (the child
+        then inherits this process's as it is).
+    """
+    threshold = settings.clp_s_mmap_threshold_bytes
+    if threshold is None:
+        return None
+    env = dict(os.environ if environ is None else environ)
+    ours = f"glibc.malloc.mmap_threshold={threshold}:glibc.malloc.trim_threshold={threshold}"
+    # A tunable the user set themselves comes last, so it wins over ours.
+    theirs = env.get("GLIBC_TUNABLES")
+    env["GLIBC_TUNABLES"] = f"{ours}:{theirs}" if theirs else ours
+    return env
 
 
 _MADV_PAGEOUT = 21  # Linux 5.4+: reclaim these pages from the process now

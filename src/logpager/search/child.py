@@ -18,12 +18,13 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import IO, Any, TypeVar
 
 import msgpack
 
 from logpager.errors import BackendCrashedError
+from logpager.memory.allocators import child_environment
 from logpager.search.failures import timeout_error
 from logpager.search.progress import CURRENT_PROGRESS, SearchProgress
 from logpager.settings import Settings
@@ -69,12 +70,15 @@ class RunToken:
         self.proc: subprocess.Popen[bytes] | None = None
         self.progress = progress
 
-    def start(self, argv: list[str], stderr: IO[bytes]) -> subprocess.Popen[bytes]:
+    def start(
+        self, argv: list[str], stderr: IO[bytes], env: Mapping[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
         """
         Starts the child in its own session, its stdout a pipe, unless cancelled already.
 
         :param argv: The command line.
         :param stderr: Where its stderr goes.
+        :param env: The child's environment (``None``: this process's).
         :return: The child.
         :raise SearchCancelledError: If :meth:`cancel` came first.
         """
@@ -88,6 +92,7 @@ class RunToken:
                 stderr=stderr,
                 start_new_session=True,
                 bufsize=0,
+                env=env,
             )
             return self.proc
 
@@ -117,7 +122,8 @@ def run_search(
     :param deadline: ``time.monotonic()`` by which the child must have exited.
     :param timeout_seconds: The timeout the deadline stands for (for the error's message).
     :param settings: Source of ``search_read_bytes``, ``search_short_read_bytes``,
-        ``search_short_read_pause_seconds`` and ``search_stderr_tail_bytes``.
+        ``search_short_read_pause_seconds``, ``search_stderr_tail_bytes`` and the child's
+        malloc knobs (:func:`~logpager.memory.allocators.child_environment`).
     :return: The exit status and the tail of stderr.
     :raise SearchCancelledError: If the token was cancelled (the child is reaped).
     :raise SearchTimeoutError: If the deadline passes (the child is killed).
@@ -126,7 +132,7 @@ def run_search(
     """
     unpacker = msgpack.Unpacker(raw=True, use_list=False, max_buffer_size=1 << 30)
     with tempfile.TemporaryFile() as stderr:
-        proc = token.start(argv, stderr)
+        proc = token.start(argv, stderr, child_environment(settings))
         try:
             assert proc.stdout is not None
             fed = _read_hits(

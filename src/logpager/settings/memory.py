@@ -56,6 +56,22 @@ class MemoryFields(BaseModel):
     malloc_arena_max: int | None = Field(
         None, ge=1, le=64, description="glibc malloc arenas for the server (None: glibc's own)."
     )
+    # glibc raises its mmap threshold (from 128 KiB up to 32 MiB) each time a large mmap'd
+    # block is freed, so later large blocks stay in the heap. Fixed at 128 KiB for clp-s, a
+    # search of 300,000 events in 2 MiB archives peaked at 23 MB against 33, in the same time
+    # (ratio 1.02, within noise), and the edge soak's tree at 224 MiB against 231-232. The same
+    # threshold in the server made its searches 1.25x slower (every large Arrow or zstd buffer
+    # an mmap and fresh pages) for 5 MiB less peak: measured and rejected
+    # (benchmarks/bench_malloc.py).
+    clp_s_mmap_threshold_bytes: int | None = Field(
+        None,
+        ge=4096,
+        le=32 * 1024 * 1024,
+        description=(
+            "Fixed glibc mmap and trim threshold for clp-s searches (GLIBC_TUNABLES; "
+            "None: glibc's own, which grows)."
+        ),
+    )
 
     @model_validator(mode="after")
     def _check_watermarks(self) -> MemoryFields:
