@@ -46,6 +46,7 @@ import pyarrow as pa
 import pytest
 
 from benchmarks._bench_common import bench_events, make_synthetic, median
+from benchmarks.gate import record
 from logpager.cache import QueryResult
 from logpager.ingest import ingest
 from logpager.memory.allocators import configure_allocators
@@ -167,6 +168,7 @@ def test_search_ratio(benchmark: Any, data_dir: Path) -> None:
         matches=result.num_total_matches,
         compressed_bytes=result.compressed_bytes,
     )
+    record(benchmark, "search_vs_clp_s", ratio, "lower")
     print(
         f"\n{bench_events():,} events, {QUERY!r}: bare clp-s {median(bare):.3f} s, "
         f"search+cache {median(ours):.3f} s, ratio {ratio:.2f} (target <= 1.5); "

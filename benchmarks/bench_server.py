@@ -16,6 +16,13 @@ default 1,500). Every timed call follows an untimed call of the other tool (``pe
 setup), so both rows of a scenario see the same conditions, drift and neighbours included.
 The figure is the ratio of the two medians, page / constant (target <= 1.25), printed per
 scenario and as a table at the end.
+
+``test_page_throughput`` loads the HTTP server with ``LOGPAGER_BENCH_LOAD_CLIENTS`` (4) threads
+of the raw-HTTP client (:mod:`harness.mcp_http`, cheap enough not to be the bottleneck),
+paging at random for ``LOGPAGER_BENCH_LOAD_SECONDS`` (4 s) a window, windows alternating
+between ``get_nth_page`` and ``constant_page`` (``LOGPAGER_BENCH_LOAD_WINDOWS``, 3 each); the figure is pages/s of the one over
+calls/s of the other. Both ratios are gated by ``scripts/bench.sh --check``.
+``LOGPAGER_BENCH_SLOW_PAGE_MS`` reaches the server (see ``_bench_server_app.py``).
 """
 
 from __future__ import annotations
@@ -25,8 +32,10 @@ import os
 import random
 import signal
 import socket
+import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,11 +46,17 @@ from fastmcp import Client
 from fastmcp.client.transports import StdioTransport
 
 from benchmarks._bench_common import make_synthetic
+from benchmarks._bench_server_app import SLOW_PAGE_VARIABLE
+from benchmarks.gate import record
+from harness.mcp_http import McpHttpClient
 from logpager.ingest import ingest
 
 EVENTS = int(os.environ.get("LOGPAGER_BENCH_SERVER_EVENTS", "100000"))
 ROUNDS = int(os.environ.get("LOGPAGER_BENCH_SERVER_ROUNDS", "1500"))
 WARMUP_ROUNDS = max(ROUNDS // 10, 1)
+LOAD_CLIENTS = int(os.environ.get("LOGPAGER_BENCH_LOAD_CLIENTS", "4"))
+LOAD_SECONDS = float(os.environ.get("LOGPAGER_BENCH_LOAD_SECONDS", "4"))
+LOAD_WINDOWS = int(os.environ.get("LOGPAGER_BENCH_LOAD_WINDOWS", "3"))
 TARGET_RATIO = 1.25
 APP = Path(__file__).with_name("_bench_server_app.py")
 QUERY = "*"
@@ -68,6 +83,8 @@ def _server_env(data_dir: Path, transport: str, port: int = 0) -> dict[str, str]
         LOGPAGER_TRANSPORT=transport,
         LOGPAGER_PORT=str(port),
     )
+    if os.environ.get(SLOW_PAGE_VARIABLE):
+        env[SLOW_PAGE_VARIABLE] = os.environ[SLOW_PAGE_VARIABLE]
     return env
 
 
@@ -235,8 +252,75 @@ def test_roundtrip(benchmark: Any, session: tuple[str, _Session], tool: str) -> 
     if len(medians) == 2:
         ratio = medians[PAGE_TOOL] / medians[CONSTANT_TOOL]
         benchmark.extra_info["ratio"] = ratio
+        record(benchmark, f"page_vs_constant.{name}", ratio, "lower")
         print(
             f"\n[{name}] get_nth_page {medians[PAGE_TOOL] * 1e3:.3f} ms, constant_page "
             f"{medians[CONSTANT_TOOL] * 1e3:.3f} ms, ratio {ratio:.3f} "
             f"(target <= {TARGET_RATIO})"
         )
+
+
+def _load_window(url: str, tool: str, handle: str, pages: int, seed: int) -> tuple[int, float]:
+    """:return: Calls LOAD_CLIENTS threads completed in LOAD_SECONDS, and the span they took."""
+    clients = [McpHttpClient(url).open() for _ in range(LOAD_CLIENTS)]
+    counts = [0] * LOAD_CLIENTS
+    start = threading.Barrier(LOAD_CLIENTS + 1)
+    stop_at = [0.0]
+
+    def run(slot: int) -> None:
+        pick = random.Random(seed + slot)
+        start.wait()
+        while time.perf_counter() < stop_at[0]:
+            page = clients[slot].call(tool, page_index=pick.randrange(pages), result_handle=handle)
+            assert "Error" not in page, page
+            counts[slot] += 1
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(LOAD_CLIENTS)]
+    for thread in threads:
+        thread.start()
+    stop_at[0] = time.perf_counter() + LOAD_SECONDS
+    began = time.perf_counter()
+    start.wait()
+    for thread in threads:
+        thread.join()
+    span = time.perf_counter() - began
+    for client in clients:
+        client.close()
+    return sum(counts), span
+
+
+def test_page_throughput(benchmark: Any, http_url: str) -> None:
+    """Windows of concurrent get_nth_page and constant_page calls, alternating; calls/s."""
+    client = McpHttpClient(http_url).open()
+    first = client.call("search_by_kql", kql_query=QUERY)
+    client.close()
+    assert first["num_total_items"] == EVENTS, first
+    handle, pages = first["result_handle"], first["num_total_pages"]
+    rates: dict[str, list[float]] = {PAGE_TOOL: [], CONSTANT_TOOL: []}
+    window = [0]
+
+    def one_round() -> None:
+        # Alternate which tool goes first so drift in the host's speed hits both alike.
+        order = (PAGE_TOOL, CONSTANT_TOOL) if window[0] % 2 else (CONSTANT_TOOL, PAGE_TOOL)
+        for tool in order:
+            calls, span = _load_window(http_url, tool, handle, pages, window[0] * 100)
+            rates[tool].append(calls / span)
+        window[0] += 1
+
+    benchmark.pedantic(one_round, rounds=LOAD_WINDOWS, iterations=1)
+    page_rate = statistics.median(rates[PAGE_TOOL])
+    constant_rate = statistics.median(rates[CONSTANT_TOOL])
+    ratio = page_rate / constant_rate
+    benchmark.extra_info.update(
+        clients=LOAD_CLIENTS,
+        pages_per_s=page_rate,
+        constant_calls_per_s=constant_rate,
+        windows={tool: [round(r, 1) for r in values] for tool, values in rates.items()},
+    )
+    record(benchmark, "pages_per_s_vs_constant.http", ratio, "higher")
+    print(
+        f"\n[http load] {LOAD_CLIENTS} raw-HTTP clients, {LOAD_WINDOWS} windows of "
+        f"{LOAD_SECONDS:g} s each: get_nth_page {page_rate:.0f} pages/s, constant_page "
+        f"{constant_rate:.0f} calls/s, ratio {ratio:.3f} (windows {rates[PAGE_TOOL]!r} vs "
+        f"{rates[CONSTANT_TOOL]!r}); load average {os.getloadavg()[0]:.2f}"
+    )
