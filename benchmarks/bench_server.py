@@ -12,17 +12,19 @@ and in the stateless default (``auto``). Random pages are the hard case: almost 
 decompresses a chunk that is not in the small decoded-chunk cache.
 
 Each pytest-benchmark row times one tool's real calls (``LOGPAGER_BENCH_SERVER_ROUNDS``,
-default 1,500). Every timed call follows an untimed call of the other tool (``pedantic``'s
-setup), so both rows of a scenario see the same conditions, drift and neighbours included.
-The figure is the ratio of the two medians, page / constant (target <= 1.25), printed per
-scenario and as a table at the end.
+default 1,500). Every timed call follows a call of the other tool (``pedantic``'s setup,
+outside the row's timing). The figure, page / constant (target <= 1.25), is taken within the
+``get_nth_page`` row: its median over the median of the constant calls interleaved with it,
+timed in the setup, so both sides see the same seconds of the host's load. The ratio of the
+two rows' medians is printed as a table at the end.
 
 ``test_page_throughput`` loads the HTTP server with ``LOGPAGER_BENCH_LOAD_CLIENTS`` (4) threads
 of the raw-HTTP client (:mod:`harness.mcp_http`, cheap enough not to be the bottleneck),
 paging at random for ``LOGPAGER_BENCH_LOAD_SECONDS`` (4 s) a window, windows alternating
-between ``get_nth_page`` and ``constant_page`` (``LOGPAGER_BENCH_LOAD_WINDOWS``, 3 each); the figure is pages/s of the one over
-calls/s of the other. Both ratios are gated by ``scripts/bench.sh --check``.
-``LOGPAGER_BENCH_SLOW_PAGE_MS`` reaches the server (see ``_bench_server_app.py``).
+between ``get_nth_page`` and ``constant_page`` (``LOGPAGER_BENCH_LOAD_WINDOWS``, 3 each); the
+figure is the median over rounds of one window's pages/s over the other's calls/s. Both ratios
+are gated by ``scripts/bench.sh --check``. ``LOGPAGER_BENCH_SLOW_PAGE_MS`` reaches the
+server (see ``_bench_server_app.py``).
 """
 
 from __future__ import annotations
@@ -232,10 +234,14 @@ def test_roundtrip(benchmark: Any, session: tuple[str, _Session], tool: str) -> 
     name, client = session
     other = CONSTANT_TOOL if tool == PAGE_TOOL else PAGE_TOOL
     pick = random.Random(0)
+    interleaved: list[float] = []
 
     def setup() -> tuple[tuple[int], dict[str, Any]]:
-        # Untimed: one call of the other tool, then the index the timed call pages to.
+        # Outside the row's timing: one call of the other tool (timed here, for the gated
+        # figure), then the index the timed call pages to.
+        began = time.perf_counter()
         client.page(other, pick.randrange(client.num_pages))
+        interleaved.append(time.perf_counter() - began)
         return (pick.randrange(client.num_pages),), {}
 
     def fetch(index: int) -> dict[str, Any]:
@@ -249,12 +255,23 @@ def test_roundtrip(benchmark: Any, session: tuple[str, _Session], tool: str) -> 
     medians = _MEDIANS.setdefault(name, {})
     medians[tool] = median
     benchmark.extra_info.update(scenario=name, tool=tool, median_ms=median * 1e3)
+    if tool == PAGE_TOOL:
+        # The gated figure: page calls against the constant calls interleaved with them, in
+        # the same seconds. The ratio of the two rows' medians (below) compares calls made a
+        # minute apart, which a shared host's changing load moved from 0.56 to 1.27.
+        other_median = statistics.median(interleaved[-ROUNDS:])
+        ratio = median / other_median
+        benchmark.extra_info.update(interleaved_constant_median_ms=other_median * 1e3)
+        record(benchmark, f"page_vs_constant.{name}", ratio, "lower")
+        print(
+            f"\n[{name}] get_nth_page {median * 1e3:.3f} ms, constant_page interleaved "
+            f"{other_median * 1e3:.3f} ms, ratio {ratio:.3f} (target <= {TARGET_RATIO})"
+        )
     if len(medians) == 2:
         ratio = medians[PAGE_TOOL] / medians[CONSTANT_TOOL]
         benchmark.extra_info["ratio"] = ratio
-        record(benchmark, f"page_vs_constant.{name}", ratio, "lower")
         print(
-            f"\n[{name}] get_nth_page {medians[PAGE_TOOL] * 1e3:.3f} ms, constant_page "
+            f"\n[{name}] rows: get_nth_page {medians[PAGE_TOOL] * 1e3:.3f} ms, constant_page "
             f"{medians[CONSTANT_TOOL] * 1e3:.3f} ms, ratio {ratio:.3f} "
             f"(target <= {TARGET_RATIO})"
         )
@@ -297,6 +314,7 @@ def test_page_throughput(benchmark: Any, http_url: str) -> None:
     assert first["num_total_items"] == EVENTS, first
     handle, pages = first["result_handle"], first["num_total_pages"]
     rates: dict[str, list[float]] = {PAGE_TOOL: [], CONSTANT_TOOL: []}
+    ratios: list[float] = []
     window = [0]
 
     def one_round() -> None:
@@ -305,22 +323,26 @@ def test_page_throughput(benchmark: Any, http_url: str) -> None:
         for tool in order:
             calls, span = _load_window(http_url, tool, handle, pages, window[0] * 100)
             rates[tool].append(calls / span)
+        ratios.append(rates[PAGE_TOOL][-1] / rates[CONSTANT_TOOL][-1])
         window[0] += 1
 
     benchmark.pedantic(one_round, rounds=LOAD_WINDOWS, iterations=1)
     page_rate = statistics.median(rates[PAGE_TOOL])
     constant_rate = statistics.median(rates[CONSTANT_TOOL])
-    ratio = page_rate / constant_rate
+    # The median of each round's ratio (two adjacent windows): the host's load drifts over
+    # the rounds, and the ratio of the two medians (windows up to a minute apart) follows it.
+    ratio = statistics.median(ratios)
     benchmark.extra_info.update(
         clients=LOAD_CLIENTS,
         pages_per_s=page_rate,
         constant_calls_per_s=constant_rate,
         windows={tool: [round(r, 1) for r in values] for tool, values in rates.items()},
+        round_ratios=[round(r, 3) for r in ratios],
     )
     record(benchmark, "pages_per_s_vs_constant.http", ratio, "higher")
     print(
         f"\n[http load] {LOAD_CLIENTS} raw-HTTP clients, {LOAD_WINDOWS} windows of "
         f"{LOAD_SECONDS:g} s each: get_nth_page {page_rate:.0f} pages/s, constant_page "
-        f"{constant_rate:.0f} calls/s, ratio {ratio:.3f} (windows {rates[PAGE_TOOL]!r} vs "
-        f"{rates[CONSTANT_TOOL]!r}); load average {os.getloadavg()[0]:.2f}"
+        f"{constant_rate:.0f} calls/s; median ratio of a round {ratio:.3f} (rounds "
+        f"{[round(r, 3) for r in ratios]}); load average {os.getloadavg()[0]:.2f}"
     )
