@@ -28,7 +28,7 @@ from benchmarks.gate import (
     load_baseline,
     updated_baseline,
 )
-from benchmarks.gate_noise import set_tolerances
+from benchmarks.gate_noise import FLOOR, MARGIN, set_tolerances
 from benchmarks.gate_results import render_results
 
 __all__ = ["SIZES", "SUITE", "main", "run_suite"]
@@ -133,7 +133,11 @@ def _parser() -> argparse.ArgumentParser:
             "Refresh the baseline after an intended change: bash scripts/bench.sh --update"
         ),
     )
-    parser.add_argument("--quick", action="store_true", help="the smaller size (CI's check)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="the smaller size, CI's check (~2 minutes; default: the full size, a few minutes)",
+    )
     action = parser.add_mutually_exclusive_group()
     action.add_argument(
         "--check", action="store_true", help="fail (exit 1) naming each figure worse than baseline"
@@ -152,7 +156,9 @@ def _parser() -> argparse.ArgumentParser:
         nargs="+",
         type=Path,
         metavar="RUN_JSON",
-        help="set each figure's tolerance from the spread of these runs' JSON (no run)",
+        help="rewrite the size's baseline section from these runs' JSON (no run): each "
+        f"figure's value becomes their median, its tolerance {MARGIN:g}x their spread (at "
+        f"least {FLOOR * 100:g}%%)",
     )
     parser.add_argument(
         "--json", type=Path, metavar="RUN_JSON", help="use this run's JSON instead of running"
@@ -169,11 +175,12 @@ def _parser() -> argparse.ArgumentParser:
 
 def _load_run(args: argparse.Namespace, size: str) -> tuple[dict[str, Any], str]:
     """:return: The run's JSON (from --json or a new run) and the command that made it."""
+    flags = " --quick" if size == "quick" else ""
     if args.json is not None:
-        return json.loads(args.json.read_text(encoding="utf-8")), f"(from {args.json})"
+        run = json.loads(args.json.read_text(encoding="utf-8"))
+        return run, f"bash scripts/bench.sh{flags} --results --json {args.json}"
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     run = run_suite(size, RUNS / f"{size}-{stamp}.json")
-    flags = " --quick" if size == "quick" else ""
     return run, f"bash scripts/bench.sh{flags}"
 
 
