@@ -25,12 +25,14 @@ from typing import Any, Literal
 
 __all__ = [
     "DEFAULT_TOLERANCE",
+    "GATE_KEY",
     "BaselineEntry",
     "Figure",
     "GateError",
     "Verdict",
     "collect",
     "compare",
+    "failed",
     "load_baseline",
     "record",
     "updated_baseline",

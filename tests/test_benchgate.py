@@ -204,6 +204,17 @@ def test_check_exits_1_naming_the_worse_figure(
     assert main(["--check", "--json", str(run), "--baseline", str(baseline)]) == 2  # no full
 
 
+def test_update_from_a_run_writes_its_section_and_the_results(tmp_path: Path) -> None:
+    baseline, results, run = (tmp_path / n for n in ("baseline.json", "RESULTS.md", "run.json"))
+    run.write_text(json.dumps(_run({"r": (1.5, "lower")})))
+    argv = ["--quick", "--update", "--json", str(run), "--baseline", str(baseline)]
+    assert main([*argv, "--results-file", str(results)]) == 0
+    entry = load_baseline(baseline, "quick")["r"]
+    assert (entry.value, entry.better, entry.tolerance) == (1.5, "lower", DEFAULT_TOLERANCE)
+    assert "full" not in json.loads(baseline.read_text())
+    assert "| `r` | 1.5 | lower | 1.5 | 1.000 |" in results.read_text()
+
+
 def test_bench_sh_help_says_what_each_option_does() -> None:
     done = subprocess.run(
         ["bash", "scripts/bench.sh", "--help"], cwd=REPO, capture_output=True, text=True, check=True
