@@ -241,6 +241,7 @@ def _throughput_run(tmp_path: Path, name: str, slow_ms: float) -> int:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # two benchmark runs of ~1 minute each, more on a busy host
 def test_the_gate_passes_unchanged_code_and_fails_a_slowed_page_fetch(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
