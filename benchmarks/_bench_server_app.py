@@ -6,6 +6,10 @@ the transport and FastMCP and nothing of logpager's paging: the floor that
 ``benchmarks/bench_server.py`` compares ``get_nth_page`` against, on the same server in the
 same run. It is registered here, never in the product.
 
+``LOGPAGER_BENCH_SLOW_PAGE_MS`` (benchmarks only) makes every ``get_nth_page`` spend that
+many more milliseconds of CPU, a deliberate regression that the benchmark gate's own test
+(``tests/test_benchgate.py``) must catch; the product never reads it.
+
 Run (settings from ``LOGPAGER_*`` variables, as ``logpager serve``)::
 
     python benchmarks/_bench_server_app.py
@@ -13,6 +17,10 @@ Run (settings from ``LOGPAGER_*`` variables, as ``logpager serve``)::
 
 from __future__ import annotations
 
+import functools
+import os
+import time
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastmcp import Context, FastMCP
@@ -24,9 +32,30 @@ from logpager.server import PAGE_INDEX_SCHEMA, create_server, run_server
 from logpager.sessions import SessionManager
 from logpager.settings import Settings, load_settings
 
-__all__ = ["CONSTANT_QUERY", "build_constant_page", "create_bench_server"]
+__all__ = ["CONSTANT_QUERY", "SLOW_PAGE_VARIABLE", "build_constant_page", "create_bench_server"]
 
 CONSTANT_QUERY = "*"
+SLOW_PAGE_VARIABLE = "LOGPAGER_BENCH_SLOW_PAGE_MS"
+
+
+def slow_page_fetch(seconds: float) -> None:
+    """
+    Makes every ``SessionManager.page`` (the server's page fetch) of this process busy its
+    thread for ``seconds`` more: CPU spent, as a real regression would, not a sleep another
+    request could overlap.
+
+    :param seconds: Extra CPU time per page fetch.
+    """
+    fetch: Callable[..., Any] = SessionManager.page
+
+    @functools.wraps(fetch)
+    def slowed(self: SessionManager, *args: Any, **kwargs: Any) -> Any:
+        until = time.perf_counter() + seconds
+        while time.perf_counter() < until:
+            pass
+        return fetch(self, *args, **kwargs)
+
+    SessionManager.page = slowed  # type: ignore[method-assign]
 
 
 def build_constant_page(settings: Settings) -> dict[str, Any]:
@@ -78,5 +107,9 @@ def create_bench_server(settings: Settings) -> FastMCP:
 
 
 if __name__ == "__main__":
+    # Popped before the settings load: it is the benchmark's variable, not a setting.
+    _slow_ms = float(os.environ.pop(SLOW_PAGE_VARIABLE, "0") or 0)
+    if _slow_ms > 0:
+        slow_page_fetch(_slow_ms / 1e3)
     _settings = load_settings()
     run_server(_settings, server=create_bench_server(_settings))

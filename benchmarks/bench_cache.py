@@ -4,8 +4,10 @@ Run::
 
     .venv/bin/pytest benchmarks/bench_cache.py --benchmark-only -s
 
-``LOGPAGER_BENCH_PAGING_EVENTS`` sets the paging result size (default 1,000,000). Each test
-prints the ratio of logpager to the reference baseline measured in the same run.
+``LOGPAGER_BENCH_PAGING_EVENTS`` sets the paging result size (default 1,000,000) and
+``LOGPAGER_BENCH_CACHE_DATASETS`` (comma-separated) the datasets of the bytes benchmark
+(default all). Each test prints the ratio of logpager to the reference baseline measured in
+the same run; the bytes ratio is gated (``scripts/bench.sh --check``).
 
 Memory is counted by :mod:`benchmarks._heap` in a fresh process, where every allocation,
 C libraries' included, goes through ``malloc`` and is counted exactly. The in-process count
@@ -28,6 +30,7 @@ import pyarrow as pa
 import pytest
 
 from benchmarks._heap import held_bytes_per_copy, write_batches
+from benchmarks.gate import record
 from benchmarks.reference_baseline import ReferenceResult, format_lines
 from logpager.cache import QueryResult
 from logpager.ingest import ingest, sample_files
@@ -80,7 +83,8 @@ def loghub_batches(tmp: Path, name: str) -> list[pa.RecordBatch]:
     return list(ClpSBackend(settings).search(QuerySpec("*")).batches)
 
 
-DATASETS = ["synthetic", "Apache", "HDFS", "Linux", "OpenSSH", "Zookeeper"]
+ALL_DATASETS = "synthetic,Apache,HDFS,Linux,OpenSSH,Zookeeper"
+DATASETS = os.environ.get("LOGPAGER_BENCH_CACHE_DATASETS", ALL_DATASETS).split(",")
 
 
 @pytest.mark.parametrize("dataset", DATASETS)
@@ -110,6 +114,7 @@ def test_bytes_per_1000_events(benchmark, dataset, tmp_path):
         tracemalloc_bytes_per_1000=round(visible * 1000 / n),
         ratio=round(ratio, 4),
     )
+    record(benchmark, f"cache_bytes_vs_reference.{dataset}", ratio, "lower")
     print(
         f"\n[{dataset}] {n} events: logpager {ours * 1000 // n:,} B/1000 "
         f"(compressed {result.compressed_bytes * 1000 // n:,}, tracemalloc sees "

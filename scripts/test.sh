@@ -3,7 +3,8 @@
 # the test suite against the real clp-s engine.
 # Usage: scripts/test.sh [--quick] [PYTEST ARGS...]
 #   --quick  skips the tests marked slow (soak tests, wheel build, MCP Inspector and the
-#            conformance suite); CI runs the full suite.
+#            conformance suite) and the benchmark gate; CI runs the full suite, then the
+#            gate's quick check (scripts/bench.sh --check --quick, ~2 minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 quick=0
@@ -22,4 +23,5 @@ if [ "$quick" = 1 ]; then
     .venv/bin/pytest tests -q -m "not slow" "$@"
 else
     .venv/bin/pytest tests -q "$@"
+    bash scripts/bench.sh --check --quick
 fi
