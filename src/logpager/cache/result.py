@@ -1,8 +1,9 @@
-"""One query's cached result: its rows, latest first, in zstd-compressed page-aligned chunks.
+"""One query's cached result: its rows, latest first, in zstd-compressed chunks.
 
 The cache holds Arrow tables only while a result is built (:mod:`logpager.cache.builder`).
 Each chunk is then the columns of an Arrow record batch of ``pages_per_chunk x page_size``
-rows in a compact layout of this package's own (:mod:`logpager.cache.codec.layout`),
+rows (counted from the latest row, or, for a result built while its search ran, from the
+oldest, so that the first chunk is the short one and a page may straddle two chunks) in a compact layout of this package's own (:mod:`logpager.cache.codec.layout`),
 compressed with zstd and, where it pays for itself, a dictionary trained on the result's own
 chunks. The chunks are not Arrow IPC: measured side by side on the same rows and chunk
 boundaries, Arrow IPC record-batch messages, with the schema stored once and the narrowest
@@ -63,29 +64,30 @@ class _LazyItems(Sequence[str]):
     def __getitem__(self, index: slice) -> list[str]: ...
 
     def __getitem__(self, index: int | slice) -> str | list[str]:
+        result = self._result
         if isinstance(index, slice):
             start, stop, step = index.indices(len(self))
             if step != 1:
                 return [self[i] for i in range(start, stop, step)]
             out: list[str] = []
-            rows = self._result.chunk_rows
             while start < stop:
-                chunk_index, offset = divmod(start, rows)
-                take = min(stop - start, rows - offset)
-                out.extend(self._result._format_rows(chunk_index, offset, offset + take))
+                # A page may straddle two chunks (chunks aligned from the oldest row).
+                chunk_index, offset, room = result._locate(start)
+                take = min(stop - start, room)
+                out.extend(result._format_rows(chunk_index, offset, offset + take))
                 start += take
             return out
         if index < 0:
             index += len(self)
         if not 0 <= index < len(self):
             raise IndexError(index)
-        chunk_index, offset = divmod(index, self._result.chunk_rows)
-        return self._result._format_rows(chunk_index, offset, offset + 1)[0]
+        chunk_index, offset, _ = result._locate(index)
+        return result._format_rows(chunk_index, offset, offset + 1)[0]
 
     def __iter__(self) -> Iterator[str]:
-        rows = self._result.chunk_rows
-        for chunk_index in range(self._result.num_chunks):
-            yield from self._result._format_rows(chunk_index, 0, rows)
+        result = self._result
+        for chunk_index in range(result.num_chunks):
+            yield from result._format_rows(chunk_index, 0, result._visible_rows(chunk_index))
 
 
 class QueryResult:
@@ -108,6 +110,7 @@ class QueryResult:
         "chunk_rows",
         "created_at",
         "last_accessed",
+        "lead_rows",
         "num_items",
         "num_total_matches",
         "page_size",
@@ -129,6 +132,7 @@ class QueryResult:
         link_template: str,
         decoded_capacity: int,
         clock: Clock,
+        lead_rows: int = 0,
     ) -> None:
         """Use :meth:`from_batches` or :meth:`from_items`; this stores built chunks."""
         self._chunks: ChunkSource = HeldChunks(chunks) if isinstance(chunks, list) else chunks
@@ -149,6 +153,10 @@ class QueryResult:
         assert spec.page_size is not None
         self.page_size: int = spec.page_size
         self.chunk_rows = chunk_rows
+        self.lead_rows = lead_rows
+        """Rows the first chunk lacks: 0 when chunks are counted from the latest row (a
+        build latest first), up to ``chunk_rows - 1`` when they are counted from the oldest
+        (a streaming build, :mod:`logpager.cache.streaming`), whose first chunk is short."""
         self.skipped_archives: tuple[str, ...] = ()
         """Archives the search left out because they cannot be read; every page names them."""
         self.store_key: str | None = None
@@ -334,7 +342,8 @@ class QueryResult:
             chunk = self._decoded.peek(chunk_index)
             if chunk is None:
                 chunk = self._decode(chunk_index)
-            yield chunk.record_batch(self._archive_names)
+            # The oldest chunk of a streamed result may hold rows past the cap, never served.
+            yield chunk.record_batch(self._archive_names, 0, self._visible_rows(chunk_index))
 
     def drop_decoded(self) -> int:
         """
@@ -354,6 +363,25 @@ class QueryResult:
             self._decoded.put(chunk_index, chunk)
         return chunk
 
+    def _locate(self, index: int) -> tuple[int, int, int]:
+        """
+        :param index: An item, ``0 <= index < num_items``.
+        :return: Its chunk, its row in that chunk, and the rows from it to the chunk's end.
+        """
+        rows = self.chunk_rows
+        chunk_index, offset = divmod(index + self.lead_rows, rows)
+        room = rows - offset
+        if chunk_index == 0:
+            offset -= self.lead_rows
+        return chunk_index, offset, room
+
+    def _visible_rows(self, chunk_index: int) -> int:
+        """:return: The rows of a chunk that are items (the first chunk may be short, and a
+        streamed result's last one may hold rows past its cap)."""
+        first = max(chunk_index * self.chunk_rows - self.lead_rows, 0)
+        end = min((chunk_index + 1) * self.chunk_rows - self.lead_rows, self.num_items)
+        return max(end - first, 0)
+
     def _format_rows(self, chunk_index: int, start: int, stop: int) -> list[str]:
         """Formats rows ``start:stop`` of one chunk as the reference's item lines."""
         chunk = self._decoded_chunk(chunk_index)
@@ -366,9 +394,15 @@ class QueryResult:
 
         :raise AssertionError: If chunk counts, row counts or byte counts disagree.
         """
-        expected_chunks = math.ceil(self.num_items / self.chunk_rows)
+        expected_chunks = math.ceil((self.num_items + self.lead_rows) / self.chunk_rows)
+        if not 0 <= self.lead_rows < self.chunk_rows:
+            msg = f"lead_rows {self.lead_rows} outside 0..{self.chunk_rows - 1}"
+            raise AssertionError(msg)
         if len(self._chunks) != expected_chunks:
-            msg = f"{len(self._chunks)} chunks for {self.num_items} rows, want {expected_chunks}"
+            msg = (
+                f"{len(self._chunks)} chunks for {self.num_items} rows after {self.lead_rows} "
+                f"absent, want {expected_chunks}"
+            )
             raise AssertionError(msg)
         if self.num_total_matches < self.num_items:
             msg = f"matches {self.num_total_matches} < items {self.num_items}"

@@ -28,8 +28,13 @@ __all__ = [
     "restore_result",
 ]
 
-META_VERSION = 1
-"""Bumped when the record changes shape; a record of another version is not read."""
+META_VERSION = 2
+"""Bumped when the record changes shape; a record of another version is not read, but for
+:data:`_READABLE`."""
+
+# Version 1 records lack ``lead_rows`` (their chunks count from the latest row: 0). A
+# version 1 reader refuses version 2 records, which it would page wrongly.
+_READABLE = (1, META_VERSION)
 
 
 def encode_meta(result: QueryResult, *, created_wall: float) -> bytes:
@@ -47,6 +52,7 @@ def encode_meta(result: QueryResult, *, created_wall: float) -> bytes:
         "num_items": result.num_items,
         "num_total_matches": result.num_total_matches,
         "chunk_rows": result.chunk_rows,
+        "lead_rows": result.lead_rows,
         "num_chunks": result.num_chunks,
         "link_template": result._link_template,
         "skipped_archives": list(result.skipped_archives),
@@ -92,7 +98,7 @@ def decode_meta(meta: bytes) -> dict[str, Any]:
     except (ValueError, msgpack.UnpackException) as exc:
         msg = f"not a stored result's record: {exc}"
         raise ValueError(msg) from exc
-    if not isinstance(record, dict) or record.get("v") != META_VERSION:
+    if not isinstance(record, dict) or record.get("v") not in _READABLE:
         msg = "a stored result's record of another version"
         raise ValueError(msg)
     return record
@@ -129,6 +135,7 @@ def restore_result(
         num_items=record["num_items"],
         num_total_matches=record["num_total_matches"],
         chunk_rows=record["chunk_rows"],
+        lead_rows=record.get("lead_rows", 0),
         spec=QuerySpec.from_dict(record["spec"]),
         link_template=record["link_template"],
         decoded_capacity=settings.decoded_chunk_cache_size,

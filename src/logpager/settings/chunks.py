@@ -113,6 +113,13 @@ class ChunkFields(BaseModel):
         le=1_000_000,
         description="Rows a result's builder encodes and hands to a compressing thread at once.",
     )
+    # A search whose hits arrive oldest first (text logs, one schema, archives in time order)
+    # builds its result while the engine runs (logpager.cache.streaming); off, every search
+    # sorts its hits into runs and builds once the engine has exited (for comparison).
+    streaming_build: bool = Field(
+        True,
+        description="Build a search's result while the engine runs when hits arrive in order.",
+    )
     decoded_chunk_cache_size: int = Field(
         4, ge=0, le=1024, description="Decoded chunks kept per result for sequential paging."
     )
