@@ -29,6 +29,7 @@ from typing import Any, overload
 
 import pyarrow as pa
 
+from logpager.cache.alignment import ChunkAlignment, Segment
 from logpager.cache.chunks import ChunkSource, HeldChunks
 from logpager.cache.codec.contexts import decompress
 from logpager.cache.codec.decode import decode_chunk_bytes
@@ -109,8 +110,8 @@ class QueryResult:
         "_link_template",
         "chunk_rows",
         "created_at",
+        "alignment",
         "last_accessed",
-        "lead_rows",
         "num_items",
         "num_total_matches",
         "page_size",
@@ -132,7 +133,7 @@ class QueryResult:
         link_template: str,
         decoded_capacity: int,
         clock: Clock,
-        lead_rows: int = 0,
+        segments: Sequence[Segment] | None = None,
     ) -> None:
         """Use :meth:`from_batches` or :meth:`from_items`; this stores built chunks."""
         self._chunks: ChunkSource = HeldChunks(chunks) if isinstance(chunks, list) else chunks
@@ -153,10 +154,10 @@ class QueryResult:
         assert spec.page_size is not None
         self.page_size: int = spec.page_size
         self.chunk_rows = chunk_rows
-        self.lead_rows = lead_rows
-        """Rows the first chunk lacks: 0 when chunks are counted from the latest row (a
-        build latest first), up to ``chunk_rows - 1`` when they are counted from the oldest
-        (a streaming build, :mod:`logpager.cache.streaming`), whose first chunk is short."""
+        self.alignment = ChunkAlignment(chunk_rows, segments)
+        """Where the items lie in the chunks (:mod:`logpager.cache.alignment`): one segment
+        counted from the latest row for a result built latest first, segments counted from
+        their oldest rows for one built while its search ran."""
         self.skipped_archives: tuple[str, ...] = ()
         """Archives the search left out because they cannot be read; every page names them."""
         self.store_key: str | None = None
@@ -364,23 +365,13 @@ class QueryResult:
         return chunk
 
     def _locate(self, index: int) -> tuple[int, int, int]:
-        """
-        :param index: An item, ``0 <= index < num_items``.
-        :return: Its chunk, its row in that chunk, and the rows from it to the chunk's end.
-        """
-        rows = self.chunk_rows
-        chunk_index, offset = divmod(index + self.lead_rows, rows)
-        room = rows - offset
-        if chunk_index == 0:
-            offset -= self.lead_rows
-        return chunk_index, offset, room
+        """:return: Item ``index``'s chunk, its row there, and the rows to the chunk's end."""
+        return self.alignment.locate(index)
 
     def _visible_rows(self, chunk_index: int) -> int:
-        """:return: The rows of a chunk that are items (the first chunk may be short, and a
+        """:return: The rows of a chunk that are items (a first chunk may be short, and a
         streamed result's last one may hold rows past its cap)."""
-        first = max(chunk_index * self.chunk_rows - self.lead_rows, 0)
-        end = min((chunk_index + 1) * self.chunk_rows - self.lead_rows, self.num_items)
-        return max(end - first, 0)
+        return self.alignment.visible_rows(chunk_index, self.num_items)
 
     def _format_rows(self, chunk_index: int, start: int, stop: int) -> list[str]:
         """Formats rows ``start:stop`` of one chunk as the reference's item lines."""
@@ -394,14 +385,11 @@ class QueryResult:
 
         :raise AssertionError: If chunk counts, row counts or byte counts disagree.
         """
-        expected_chunks = math.ceil((self.num_items + self.lead_rows) / self.chunk_rows)
-        if not 0 <= self.lead_rows < self.chunk_rows:
-            msg = f"lead_rows {self.lead_rows} outside 0..{self.chunk_rows - 1}"
-            raise AssertionError(msg)
+        expected_chunks = self.alignment.num_chunks(self.num_items)
         if len(self._chunks) != expected_chunks:
             msg = (
-                f"{len(self._chunks)} chunks for {self.num_items} rows after {self.lead_rows} "
-                f"absent, want {expected_chunks}"
+                f"{len(self._chunks)} chunks for {self.num_items} rows "
+                f"({self.alignment.segments}), want {expected_chunks}"
             )
             raise AssertionError(msg)
         if self.num_total_matches < self.num_items:

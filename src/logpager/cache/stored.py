@@ -1,8 +1,9 @@
 """A result as a session store keeps it: its chunks, and one small record of everything else.
 
 The record (the *meta*) is what a process needs to serve the result's pages without having
-built it: the layout (rows per chunk, chunk count), the dictionary, the archive names links
-are made of, the counts, and the spec a re-run needs. It is msgpack, like the engine's
+built it: the layout (rows per chunk, chunk count, the segments the chunks are aligned in),
+the dictionary, the archive names links are made of, the counts, and the spec a re-run
+needs. It is msgpack, like the engine's
 stream: a JSON record would carry the dictionary (~10-100 KB) as base64, a third more bytes.
 """
 
@@ -32,8 +33,8 @@ META_VERSION = 2
 """Bumped when the record changes shape; a record of another version is not read, but for
 :data:`_READABLE`."""
 
-# Version 1 records lack ``lead_rows`` (their chunks count from the latest row: 0). A
-# version 1 reader refuses version 2 records, which it would page wrongly.
+# Version 1 records lack ``segments`` (their chunks count from the latest row: one segment).
+# A version 1 reader refuses version 2 records, which it would page wrongly.
 _READABLE = (1, META_VERSION)
 
 
@@ -52,7 +53,7 @@ def encode_meta(result: QueryResult, *, created_wall: float) -> bytes:
         "num_items": result.num_items,
         "num_total_matches": result.num_total_matches,
         "chunk_rows": result.chunk_rows,
-        "lead_rows": result.lead_rows,
+        "segments": result.alignment.segments,
         "num_chunks": result.num_chunks,
         "link_template": result._link_template,
         "skipped_archives": list(result.skipped_archives),
@@ -135,7 +136,7 @@ def restore_result(
         num_items=record["num_items"],
         num_total_matches=record["num_total_matches"],
         chunk_rows=record["chunk_rows"],
-        lead_rows=record.get("lead_rows", 0),
+        segments=[tuple(s) for s in record.get("segments", ())],
         spec=QuerySpec.from_dict(record["spec"]),
         link_template=record["link_template"],
         decoded_capacity=settings.decoded_chunk_cache_size,

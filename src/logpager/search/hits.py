@@ -74,11 +74,12 @@ class HitCollector:
             max_stretches=settings.merge_max_stretches,
         )
         self._stream = stream
+        self._max_segments = settings.streaming_max_segments
         self.in_order: InOrderHits | None = None
         """The hits' way to the streaming build, while they arrive in order (else None)."""
         if stream is not None:
             stream.clear()
-            self.in_order = InOrderHits(stream)
+            self.in_order = InOrderHits(stream, settings.streaming_max_segments)
 
     @property
     def streamed(self) -> bool:
@@ -128,7 +129,7 @@ class HitCollector:
         self.total = 0
         if self._stream is not None:
             self._stream.clear()
-            self.in_order = InOrderHits(self._stream)
+            self.in_order = InOrderHits(self._stream, self._max_segments)
 
     def _flush(self, limit: int | None = None) -> pa.RecordBatch | None:
         """Makes a block of the first ``limit`` pending rows (None: all) and stores it."""
@@ -166,12 +167,14 @@ class HitCollector:
     def _store(self, block: pa.RecordBatch) -> None:
         """Streams a block while the hits arrive in order, else sorts it into the runs."""
         if self.in_order is not None:
-            if self.in_order.offer(block):
+            rest = self.in_order.offer(block)
+            if rest is None:
                 return
             # Out of order: what was streamed becomes one run (its blocks rank in order).
             for given in self.in_order.give_back():
                 self.runs.add(given)
             self.in_order = None
+            block = rest
         self.runs.add(block)
 
     def finish(self) -> MergedBatches:
