@@ -110,7 +110,10 @@ def _arrivals(draw: st.DrawFn) -> tuple[list[Hit], int]:
         hits += [_hit(ts + 3, "archive-99", i) for i, (ts, *_) in enumerate(hits[:9])]
     elif how == "no timestamps" and hits:
         flags = draw(st.lists(st.booleans(), min_size=len(hits), max_size=len(hits)))
-        hits = [(0, *rest) if flag else (ts, *rest) for (ts, *rest), flag in zip(hits, flags, strict=True)]  # type: ignore[misc]
+        hits = [
+            (0, *rest) if flag else (ts, *rest)
+            for (ts, *rest), flag in zip(hits, flags, strict=True)
+        ]  # type: ignore[misc]
     total = len(hits)
     cap = draw(st.integers(1, total + 5))
     return hits, cap

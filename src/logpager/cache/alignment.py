@@ -83,6 +83,17 @@ class ChunkAlignment:
             end = min(end, self._rows[segment + 1])
         return max(end - first, 0)
 
+    def check(self, num_chunks: int, num_items: int) -> None:
+        """
+        :param num_chunks: The result's chunks.
+        :param num_items: The result's items.
+        :raise AssertionError: If the items do not take up exactly ``num_chunks`` chunks.
+        """
+        expected = self.num_chunks(num_items)
+        if num_chunks != expected:
+            msg = f"{num_chunks} chunks for {num_items} rows ({self.segments}), want {expected}"
+            raise AssertionError(msg)
+
     def num_chunks(self, num_items: int) -> int:
         """
         :param num_items: The result's items.

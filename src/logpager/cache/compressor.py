@@ -119,11 +119,7 @@ class ChunkCompressor:
                 # equal to compressed_bytes. Copied here, not in the worker, so that the
                 # chunks come from this thread's heap, where the search's runs were freed.
                 chunk = memoryview(compressed).tobytes()
-                if (
-                    limit is not None
-                    and self.chunks
-                    and self.compressed_bytes + len(chunk) > limit
-                ):
+                if limit is not None and self.chunks and self.compressed_bytes + len(chunk) > limit:
                     self.over_limit = True
                     break
                 self.chunks.append(chunk)

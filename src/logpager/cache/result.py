@@ -73,7 +73,7 @@ class _LazyItems(Sequence[str]):
             out: list[str] = []
             while start < stop:
                 # A page may straddle two chunks (chunks aligned from the oldest row).
-                chunk_index, offset, room = result._locate(start)
+                chunk_index, offset, room = result.alignment.locate(start)
                 take = min(stop - start, room)
                 out.extend(result._format_rows(chunk_index, offset, offset + take))
                 start += take
@@ -82,13 +82,15 @@ class _LazyItems(Sequence[str]):
             index += len(self)
         if not 0 <= index < len(self):
             raise IndexError(index)
-        chunk_index, offset, _ = result._locate(index)
+        chunk_index, offset, _ = result.alignment.locate(index)
         return result._format_rows(chunk_index, offset, offset + 1)[0]
 
     def __iter__(self) -> Iterator[str]:
         result = self._result
         for chunk_index in range(result.num_chunks):
-            yield from result._format_rows(chunk_index, 0, result._visible_rows(chunk_index))
+            yield from result._format_rows(
+                chunk_index, 0, result.alignment.visible_rows(chunk_index, result.num_items)
+            )
 
 
 class QueryResult:
@@ -344,7 +346,9 @@ class QueryResult:
             if chunk is None:
                 chunk = self._decode(chunk_index)
             # The oldest chunk of a streamed result may hold rows past the cap, never served.
-            yield chunk.record_batch(self._archive_names, 0, self._visible_rows(chunk_index))
+            yield chunk.record_batch(
+                self._archive_names, 0, self.alignment.visible_rows(chunk_index, self.num_items)
+            )
 
     def drop_decoded(self) -> int:
         """
@@ -364,15 +368,6 @@ class QueryResult:
             self._decoded.put(chunk_index, chunk)
         return chunk
 
-    def _locate(self, index: int) -> tuple[int, int, int]:
-        """:return: Item ``index``'s chunk, its row there, and the rows to the chunk's end."""
-        return self.alignment.locate(index)
-
-    def _visible_rows(self, chunk_index: int) -> int:
-        """:return: The rows of a chunk that are items (a first chunk may be short, and a
-        streamed result's last one may hold rows past its cap)."""
-        return self.alignment.visible_rows(chunk_index, self.num_items)
-
     def _format_rows(self, chunk_index: int, start: int, stop: int) -> list[str]:
         """Formats rows ``start:stop`` of one chunk as the reference's item lines."""
         chunk = self._decoded_chunk(chunk_index)
@@ -385,13 +380,7 @@ class QueryResult:
 
         :raise AssertionError: If chunk counts, row counts or byte counts disagree.
         """
-        expected_chunks = self.alignment.num_chunks(self.num_items)
-        if len(self._chunks) != expected_chunks:
-            msg = (
-                f"{len(self._chunks)} chunks for {self.num_items} rows "
-                f"({self.alignment.segments}), want {expected_chunks}"
-            )
-            raise AssertionError(msg)
+        self.alignment.check(len(self._chunks), self.num_items)
         if self.num_total_matches < self.num_items:
             msg = f"matches {self.num_total_matches} < items {self.num_items}"
             raise AssertionError(msg)
