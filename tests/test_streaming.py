@@ -8,7 +8,9 @@ byte-identical pages (items, counts, truncation).
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hyp_settings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 
 from logpager.cache import QueryResult, ResultBuilder
 from logpager.cache.alignment import ChunkAlignment
@@ -111,9 +113,9 @@ def _arrivals(draw: st.DrawFn) -> tuple[list[Hit], int]:
     elif how == "no timestamps" and hits:
         flags = draw(st.lists(st.booleans(), min_size=len(hits), max_size=len(hits)))
         hits = [
-            (0, *rest) if flag else (ts, *rest)
-            for (ts, *rest), flag in zip(hits, flags, strict=True)
-        ]  # type: ignore[misc]
+            (0 if flag else ts, text, path, archive, index)
+            for (ts, text, path, archive, index), flag in zip(hits, flags, strict=True)
+        ]
     total = len(hits)
     cap = draw(st.integers(1, total + 5))
     return hits, cap
@@ -144,7 +146,7 @@ def test_archives_in_time_order_stream_and_overlapping_ones_fall_back() -> None:
     assert streamed
     # One segment per archive, the newest first; each one's first chunk is the short one.
     assert result.alignment.segments == [(0, 0, 0), (30, 5, 5), (43, 8, 4)]
-    overlapping = in_order + [_hit(1_010, "archive-99", 0)]
+    overlapping = [*in_order, _hit(1010, "archive-99", 0)]
     result, streamed = _build(overlapping, settings, cap=100, stream=True)
     assert not streamed
     assert result.alignment.segments == [(0, 0, 0)]
@@ -188,7 +190,8 @@ def test_the_byte_limit_keeps_the_latest_rows() -> None:
     assert was_streamed
     assert streamed.compressed_bytes <= limit
     assert 0 < streamed.num_items < whole.num_items
-    assert streamed.truncated and streamed.num_total_matches == 110
+    assert streamed.truncated
+    assert streamed.num_total_matches == 110
     items = list(whole.iter_items())
     assert list(streamed.iter_items()) == items[: streamed.num_items]
 

@@ -12,6 +12,7 @@ streamed result's oldest rows beyond the cap); they are never served.
 from __future__ import annotations
 
 import bisect
+import itertools
 from collections.abc import Sequence
 
 __all__ = ["ChunkAlignment", "Segment"]
@@ -42,7 +43,7 @@ class ChunkAlignment:
         if self._rows[0] != 0 or self._chunks[0] != 0:
             msg = f"the first segment must start at item 0 and chunk 0, got {segments[0]}"
             raise ValueError(msg)
-        for before, after in zip(segments, segments[1:], strict=False):
+        for before, after in itertools.pairwise(segments):
             if after[0] <= before[0] or after[1] <= before[1]:
                 msg = f"segments must follow each other, got {before} then {after}"
                 raise ValueError(msg)

@@ -38,6 +38,6 @@ def link_parts(template: str, archive_names: Sequence[str]) -> list[Link]:
     """
     # None where a row's link is N/A: an archive without a name (or no archive at all).
     parts = [split_link(template, name) for name in archive_names]
-    return [part if name else None for part, name in zip(parts, archive_names, strict=True)] or [
-        None
-    ]
+    return [
+        part if name else None for part, name in zip(parts, archive_names, strict=True)
+    ] or [None]

@@ -3,13 +3,13 @@
 The cache holds Arrow tables only while a result is built (:mod:`logpager.cache.builder`).
 Each chunk is then the columns of an Arrow record batch of ``pages_per_chunk x page_size``
 rows (counted from the latest row, or, for a result built while its search ran, from the
-oldest, so that the first chunk is the short one and a page may straddle two chunks) in a compact layout of this package's own (:mod:`logpager.cache.codec.layout`),
-compressed with zstd and, where it pays for itself, a dictionary trained on the result's own
-chunks. The chunks are not Arrow IPC: measured side by side on the same rows and chunk
-boundaries, Arrow IPC record-batch messages, with the schema stored once and the narrowest
-integer types per result, took 1.09x (synthetic) to 1.53x (Apache) the bytes of this layout
-and ~20 us more per cold chunk; Arrow's int32 offsets and its ~450-byte header per batch are
-most of the gap.
+oldest of each segment: :mod:`logpager.cache.alignment`) in a compact layout of this
+package's own (:mod:`logpager.cache.codec.layout`), compressed with zstd and, where it pays
+for itself, a dictionary trained on the result's own chunks. The chunks are not Arrow IPC:
+measured side by side on the same rows and chunk boundaries, Arrow IPC record-batch
+messages, with the schema stored once and the narrowest integer types per result, took
+1.09x (synthetic) to 1.53x (Apache) the bytes of this layout and ~20 us more per cold chunk;
+Arrow's int32 offsets and its ~450-byte header per batch are most of the gap.
 
 A :class:`QueryResult` holds no Python list of its results once built: it holds the
 compressed chunks and the dictionary's bytes, nothing else of size (zstd contexts are shared
@@ -110,9 +110,9 @@ class QueryResult:
         "_lazy",
         "_link_parts",
         "_link_template",
+        "alignment",
         "chunk_rows",
         "created_at",
-        "alignment",
         "last_accessed",
         "num_items",
         "num_total_matches",

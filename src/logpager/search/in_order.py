@@ -7,8 +7,8 @@ not overlap in time. So :class:`InOrderHits` cuts each block of hits where the a
 changes, sorts each part oldest first, and hands it to a
 :class:`~logpager.cache.streaming.StreamingBuild`: extending the current segment when it is
 of the same archive and newer than it (and older than the segment above it), or starting a
-segment in the gap it falls in (one segment per archive, then). The build lays out and compresses the result's chunks before the search ends, and
-no sorted run is made.
+segment in the gap it falls in (one segment per archive, then). The build lays out and
+compresses the result's chunks before the search ends, and no sorted run is made.
 
 A part that overlaps a segment in time (an archive out of order inside, or two overlapping
 archives), or one segment too many, ends that: what the build took is handed back as blocks
@@ -18,6 +18,7 @@ one run, and the runs take every later block.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 
 import numpy as np
@@ -118,7 +119,7 @@ def _parts(archives: pa.Array) -> list[tuple[int, int]]:
     codes = pc.dictionary_encode(archives).indices.to_numpy(zero_copy_only=False)
     cuts = np.flatnonzero(codes[1:] != codes[:-1]) + 1
     bounds = [0, *cuts.tolist(), rows]
-    return list(zip(bounds, bounds[1:], strict=False))
+    return list(itertools.pairwise(bounds))
 
 
 def _rank(rows: pa.RecordBatch, index: int) -> Rank:

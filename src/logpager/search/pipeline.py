@@ -1,18 +1,19 @@
 """From a query to a cached result: the search and the streaming build, overlapped.
 
 The engine runs in its own process, so the work of this one can overlap it. While ``clp-s``
-reports its hits oldest first (text logs, one schema, archives in time order), they go
-straight to a :class:`~logpager.cache.streaming.StreamingBuild` (``settings.streaming_build``),
-which lays out and compresses the result's chunks while the engine runs, so that only the
-newest chunks are left to compress when it exits. Otherwise, from the first block out of
-order (what was streamed is handed back and becomes one run), its hits are sorted and compressed into runs (:mod:`logpager.search.runs`) and
-the result's zstd dictionary is trained on the first hits (``on_sample`` hands them to
-:meth:`ResultBuilder.prime`, which trains in a worker thread). Once the search has ended,
-the runs are merged latest first and handed over batch by batch
-(``iter_batches(release=True)``) to the :class:`~logpager.cache.ResultBuilder`, which encodes
-each group of chunks and compresses it in worker threads while the next rows are merged; each
-compressed run piece is freed as soon as it has been read, so the runs and the result are
-never both held whole.
+reports each archive's hits oldest first and the archives do not overlap in time (text logs,
+one schema), the hits go straight to a :class:`~logpager.cache.streaming.StreamingBuild`
+(``settings.streaming_build``; :mod:`logpager.search.in_order`), which lays out and
+compresses the result's chunks while the engine runs, so that only the newest chunks of the
+last archive are left to compress when it exits. Otherwise, from the first hits that do not
+fit (what was streamed is handed back and becomes one run), the hits are sorted and
+compressed into runs (:mod:`logpager.search.runs`). The result's zstd dictionary is trained
+on the first hits either way (``on_sample`` hands them to :meth:`ResultBuilder.prime`, which
+trains in a worker thread). Once the search has ended, the runs are merged latest first and
+handed over batch by batch (``iter_batches(release=True)``) to the
+:class:`~logpager.cache.ResultBuilder`, which encodes each group of chunks and compresses it
+in worker threads while the next rows are merged; each compressed run piece is freed as soon
+as it has been read, so the runs and the result are never both held whole.
 """
 
 from __future__ import annotations

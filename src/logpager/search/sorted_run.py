@@ -242,7 +242,9 @@ def gather(
     return pa.concat_arrays(parts).take(pa.array(inverse))
 
 
-def concat_keys(runs: Sequence[SortedRun], *, drop: bool) -> tuple[Int64s, Int32s, Int64s, Int64s]:
+def concat_keys(
+    runs: Sequence[SortedRun], *, drop: bool
+) -> tuple[Int64s, Int32s, Int64s, Int64s]:
     """
     :param runs: Runs to rank together.
     :param drop: Free each run's keys once copied (the runs will not be ranked again).
