@@ -73,7 +73,11 @@ class InOrderHits:
 
     def _take(self, part: pa.RecordBatch) -> bool:
         """:return: Whether the part fitted (then it is taken, or dropped for the cap)."""
-        rows = part.take(pc.sort_indices(part, sort_keys=_OLDEST_FIRST))
+        keys = part.column(HIT_KEY).to_numpy(zero_copy_only=False)
+        if len(keys) > 1 and not (keys[1:] > keys[:-1]).all():
+            # Mostly skipped: an archive's hits come oldest first, one part one archive.
+            part = part.take(pc.sort_indices(part, sort_keys=_OLDEST_FIRST))
+        rows = part
         lo, hi = _rank(rows, 0), _rank(rows, rows.num_rows - 1)
         build, segments = self.build, self.build.segments
         if segments and build.held_rows >= build.cap and hi < segments[-1].lo:
