@@ -7,6 +7,8 @@ byte-identical pages (items, counts, truncation).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hyp_settings
@@ -18,7 +20,9 @@ from logpager.cache.chunks import HeldChunks
 from logpager.cache.stored import encode_meta, held_chunks, restore_result
 from logpager.cache.streaming import StreamingBuild
 from logpager.query import QuerySpec
+from logpager.search import ClpSBackend
 from logpager.search.hits import HitCollector
+from logpager.search.pipeline import search_and_cache
 from logpager.settings import Settings
 from tests.support.clock import FakeClock
 
@@ -226,3 +230,30 @@ def test_alignment_rejects_segments_that_do_not_follow() -> None:
         ChunkAlignment(6, [(0, 0, 0), (0, 1, 0)])
     with pytest.raises(ValueError, match="lead"):
         ChunkAlignment(6, [(0, 0, 6)])
+
+
+@pytest.mark.parametrize("query", ["*", "error"])
+def test_real_searches_build_the_same_pages_streamed_or_not(
+    loghub_archives: Path, query: str
+) -> None:
+    """The five loghub samples (text logs, one archive each): every archive alone, then all
+    of them at once (where archives that overlap in time end the streaming)."""
+    backend_settings = Settings(data_dir=loghub_archives, max_cached_results=10_000)
+    archives = ClpSBackend(backend_settings).list_archives()
+    streamed_any = False
+    for chosen in [*([a] for a in archives), None]:
+        spec = QuerySpec(query, archive_ids=chosen)
+        results = []
+        for streaming in (True, False):
+            settings = Settings(
+                data_dir=loghub_archives, max_cached_results=10_000, streaming_build=streaming
+            )
+            result, outcome = search_and_cache(ClpSBackend(settings), spec, settings=settings)
+            result.check()
+            results.append(result)
+            streamed_any |= outcome.streamed
+            if not streaming:
+                assert not outcome.streamed
+        streamed, plain = results
+        assert _pages(streamed) == _pages(plain), (chosen, query)
+    assert streamed_any
