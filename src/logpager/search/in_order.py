@@ -77,8 +77,13 @@ class InOrderHits:
         if len(keys) > 1 and not (keys[1:] > keys[:-1]).all():
             # Mostly skipped: an archive's hits come oldest first, one part one archive.
             part = part.take(pc.sort_indices(part, sort_keys=_OLDEST_FIRST))
+            keys = part.column(HIT_KEY).to_numpy(zero_copy_only=False)
         rows = part
-        lo, hi = _rank(rows, 0), _rank(rows, rows.num_rows - 1)
+        # One archive a part: its ranking is (key, event index) with the archive alongside.
+        archive = str(rows.column(ARCHIVE_ID)[0].as_py())
+        indexes = rows.column(LOG_EVENT_INDEX).to_numpy(zero_copy_only=False)
+        lo = (int(keys[0]), archive, int(indexes[0]))
+        hi = (int(keys[-1]), archive, int(indexes[-1]))
         build, segments = self.build, self.build.segments
         if segments and build.held_rows >= build.cap and hi < segments[-1].lo:
             return True  # older than every row held, which fill the cap already
@@ -124,14 +129,6 @@ def _parts(archives: pa.Array) -> list[tuple[int, int]]:
     cuts = np.flatnonzero(codes[1:] != codes[:-1]) + 1
     bounds = [0, *cuts.tolist(), rows]
     return list(itertools.pairwise(bounds))
-
-
-def _rank(rows: pa.RecordBatch, index: int) -> Rank:
-    """:return: A hit's ranking columns: key, archive id, event index."""
-    key = rows.column(HIT_KEY)[index].as_py()
-    archive = rows.column(ARCHIVE_ID)[index].as_py()
-    event = rows.column(LOG_EVENT_INDEX)[index].as_py()
-    return int(key), str(archive), int(event)
 
 
 def _as_results(rows: pa.RecordBatch) -> pa.RecordBatch:
