@@ -241,7 +241,7 @@ def test_real_searches_build_the_same_pages_streamed_or_not(
     backend_settings = Settings(data_dir=loghub_archives, max_cached_results=10_000)
     archives = ClpSBackend(backend_settings).list_archives()
     streamed_any = False
-    for chosen in [*([a] for a in archives), None]:
+    for chosen in [*((a,) for a in archives), None]:
         spec = QuerySpec(query, archive_ids=chosen)
         results = []
         for streaming in (True, False):
