@@ -157,6 +157,14 @@ def test_archives_in_time_order_stream_and_overlapping_ones_fall_back() -> None:
     assert result.num_items == 64
 
 
+def test_one_segment_too_many_falls_back_with_the_same_pages() -> None:
+    hits = _archives([20, 13, 30], [1, 0, 2])
+    plain, _ = _build(hits, _settings(), cap=100, stream=False)
+    result, streamed = _build(hits, _settings(streaming_max_segments=2), cap=100, stream=True)
+    assert not streamed
+    assert _pages(result) == _pages(plain)
+
+
 def test_a_page_straddles_two_chunks() -> None:
     settings = _settings()
     hits = _archives([16], [0])
