@@ -67,7 +67,8 @@ class ResultBuilder:
         self.cap: int = spec.max_results or settings.max_cached_results
         self.spec = replace(spec, page_size=self.page_size, max_results=self.cap)
         """The spec with its page size and cap resolved against the settings."""
-        self._clock = clock
+        self.clock = clock
+        """Monotonic clock of the results built."""
         if max_compressed_bytes is not None and max_compressed_bytes < 0:
             msg = f"max_compressed_bytes must not be negative, got {max_compressed_bytes}"
             raise ValueError(msg)
@@ -99,6 +100,11 @@ class ResultBuilder:
     def compressed_bytes(self) -> int:
         """:return: Bytes of the chunks compressed so far and of the dictionary."""
         return self._compressor.compressed_bytes
+
+    @property
+    def dictionary_sample(self) -> Future[bytes | None] | None:
+        """:return: The dictionary being trained on :meth:`prime`'s sample; None if unprimed."""
+        return self._dictionary_future
 
     def prime(self, sample: pa.RecordBatch | pa.Table) -> None:
         """
@@ -228,7 +234,7 @@ class ResultBuilder:
             spec=self.spec if archive_ids is None else self.spec.with_archives(archive_ids),
             link_template=self._settings.link_template,
             decoded_capacity=self._settings.decoded_chunk_cache_size,
-            clock=self._clock,
+            clock=self.clock,
         )
 
     def close(self) -> None:

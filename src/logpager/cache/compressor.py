@@ -13,7 +13,7 @@ import zstandard
 from logpager.cache.codec.layout import pack_chunks
 from logpager.settings import Settings
 
-__all__ = ["ChunkCompressor"]
+__all__ = ["ChunkCompressor", "compress_chunks"]
 
 
 class ChunkCompressor:
@@ -93,11 +93,11 @@ class ChunkCompressor:
         packed = [chunk for group in groups for chunk in pack_chunks(group, size)]
         level, zstd_dict = self._settings.zstd_level, self._zstd_dict
         if parallel or self._pool is not None:
-            future = self.submit(_compress_chunks, packed, level, zstd_dict)
+            future = self.submit(compress_chunks, packed, level, zstd_dict)
         else:
             # Small results are done before a thread would have started.
             future = Future()
-            future.set_result(_compress_chunks(packed, level, zstd_dict))
+            future.set_result(compress_chunks(packed, level, zstd_dict))
         self._in_flight.append((future, rows))
         # One group queued per thread at most: bounds the encoded rows held meanwhile.
         self.collect(keep_in_flight=self._settings.compression_threads)
@@ -119,11 +119,7 @@ class ChunkCompressor:
                 # equal to compressed_bytes. Copied here, not in the worker, so that the
                 # chunks come from this thread's heap, where the search's runs were freed.
                 chunk = memoryview(compressed).tobytes()
-                if (
-                    limit is not None
-                    and self.chunks
-                    and self.compressed_bytes + len(chunk) > limit
-                ):
+                if limit is not None and self.chunks and self.compressed_bytes + len(chunk) > limit:
                     self.over_limit = True
                     break
                 self.chunks.append(chunk)
@@ -146,7 +142,7 @@ class ChunkCompressor:
             self._pool = None
 
 
-def _compress_chunks(
+def compress_chunks(
     chunks: list[bytes], level: int, zstd_dict: zstandard.ZstdCompressionDict | None
 ) -> list[bytes]:
     """Compresses laid-out chunks, one zstd frame each (runs in a worker thread); the frames

@@ -1,14 +1,15 @@
-"""One query's cached result: its rows, latest first, in zstd-compressed page-aligned chunks.
+"""One query's cached result: its rows, latest first, in zstd-compressed chunks.
 
 The cache holds Arrow tables only while a result is built (:mod:`logpager.cache.builder`).
 Each chunk is then the columns of an Arrow record batch of ``pages_per_chunk x page_size``
-rows in a compact layout of this package's own (:mod:`logpager.cache.codec.layout`),
-compressed with zstd and, where it pays for itself, a dictionary trained on the result's own
-chunks. The chunks are not Arrow IPC: measured side by side on the same rows and chunk
-boundaries, Arrow IPC record-batch messages, with the schema stored once and the narrowest
-integer types per result, took 1.09x (synthetic) to 1.53x (Apache) the bytes of this layout
-and ~20 us more per cold chunk; Arrow's int32 offsets and its ~450-byte header per batch are
-most of the gap.
+rows (counted from the latest row, or, for a result built while its search ran, from the
+oldest of each segment: :mod:`logpager.cache.alignment`) in a compact layout of this
+package's own (:mod:`logpager.cache.codec.layout`), compressed with zstd and, where it pays
+for itself, a dictionary trained on the result's own chunks. The chunks are not Arrow IPC:
+measured side by side on the same rows and chunk boundaries, Arrow IPC record-batch
+messages, with the schema stored once and the narrowest integer types per result, took
+1.09x (synthetic) to 1.53x (Apache) the bytes of this layout and ~20 us more per cold chunk;
+Arrow's int32 offsets and its ~450-byte header per batch are most of the gap.
 
 A :class:`QueryResult` holds no Python list of its results once built: it holds the
 compressed chunks and the dictionary's bytes, nothing else of size (zstd contexts are shared
@@ -28,6 +29,7 @@ from typing import Any, overload
 
 import pyarrow as pa
 
+from logpager.cache.alignment import ChunkAlignment, Segment
 from logpager.cache.chunks import ChunkSource, HeldChunks
 from logpager.cache.codec.contexts import decompress
 from logpager.cache.codec.decode import decode_chunk_bytes
@@ -63,29 +65,32 @@ class _LazyItems(Sequence[str]):
     def __getitem__(self, index: slice) -> list[str]: ...
 
     def __getitem__(self, index: int | slice) -> str | list[str]:
+        result = self._result
         if isinstance(index, slice):
             start, stop, step = index.indices(len(self))
             if step != 1:
                 return [self[i] for i in range(start, stop, step)]
             out: list[str] = []
-            rows = self._result.chunk_rows
             while start < stop:
-                chunk_index, offset = divmod(start, rows)
-                take = min(stop - start, rows - offset)
-                out.extend(self._result._format_rows(chunk_index, offset, offset + take))
+                # A page may straddle two chunks (chunks aligned from the oldest row).
+                chunk_index, offset, room = result.alignment.locate(start)
+                take = min(stop - start, room)
+                out.extend(result._format_rows(chunk_index, offset, offset + take))
                 start += take
             return out
         if index < 0:
             index += len(self)
         if not 0 <= index < len(self):
             raise IndexError(index)
-        chunk_index, offset = divmod(index, self._result.chunk_rows)
-        return self._result._format_rows(chunk_index, offset, offset + 1)[0]
+        chunk_index, offset, _ = result.alignment.locate(index)
+        return result._format_rows(chunk_index, offset, offset + 1)[0]
 
     def __iter__(self) -> Iterator[str]:
-        rows = self._result.chunk_rows
-        for chunk_index in range(self._result.num_chunks):
-            yield from self._result._format_rows(chunk_index, 0, rows)
+        result = self._result
+        for chunk_index in range(result.num_chunks):
+            yield from result._format_rows(
+                chunk_index, 0, result.alignment.visible_rows(chunk_index, result.num_items)
+            )
 
 
 class QueryResult:
@@ -105,6 +110,7 @@ class QueryResult:
         "_lazy",
         "_link_parts",
         "_link_template",
+        "alignment",
         "chunk_rows",
         "created_at",
         "last_accessed",
@@ -129,6 +135,7 @@ class QueryResult:
         link_template: str,
         decoded_capacity: int,
         clock: Clock,
+        segments: Sequence[Segment] | None = None,
     ) -> None:
         """Use :meth:`from_batches` or :meth:`from_items`; this stores built chunks."""
         self._chunks: ChunkSource = HeldChunks(chunks) if isinstance(chunks, list) else chunks
@@ -149,6 +156,10 @@ class QueryResult:
         assert spec.page_size is not None
         self.page_size: int = spec.page_size
         self.chunk_rows = chunk_rows
+        self.alignment = ChunkAlignment(chunk_rows, segments)
+        """Where the items lie in the chunks (:mod:`logpager.cache.alignment`): one segment
+        counted from the latest row for a result built latest first, segments counted from
+        their oldest rows for one built while its search ran."""
         self.skipped_archives: tuple[str, ...] = ()
         """Archives the search left out because they cannot be read; every page names them."""
         self.store_key: str | None = None
@@ -334,7 +345,10 @@ class QueryResult:
             chunk = self._decoded.peek(chunk_index)
             if chunk is None:
                 chunk = self._decode(chunk_index)
-            yield chunk.record_batch(self._archive_names)
+            # The oldest chunk of a streamed result may hold rows past the cap, never served.
+            yield chunk.record_batch(
+                self._archive_names, 0, self.alignment.visible_rows(chunk_index, self.num_items)
+            )
 
     def drop_decoded(self) -> int:
         """
@@ -366,10 +380,7 @@ class QueryResult:
 
         :raise AssertionError: If chunk counts, row counts or byte counts disagree.
         """
-        expected_chunks = math.ceil(self.num_items / self.chunk_rows)
-        if len(self._chunks) != expected_chunks:
-            msg = f"{len(self._chunks)} chunks for {self.num_items} rows, want {expected_chunks}"
-            raise AssertionError(msg)
+        self.alignment.check(len(self._chunks), self.num_items)
         if self.num_total_matches < self.num_items:
             msg = f"matches {self.num_total_matches} < items {self.num_items}"
             raise AssertionError(msg)

@@ -1,8 +1,9 @@
 """A result as a session store keeps it: its chunks, and one small record of everything else.
 
 The record (the *meta*) is what a process needs to serve the result's pages without having
-built it: the layout (rows per chunk, chunk count), the dictionary, the archive names links
-are made of, the counts, and the spec a re-run needs. It is msgpack, like the engine's
+built it: the layout (rows per chunk, chunk count, the segments the chunks are aligned in),
+the dictionary, the archive names links are made of, the counts, and the spec a re-run
+needs. It is msgpack, like the engine's
 stream: a JSON record would carry the dictionary (~10-100 KB) as base64, a third more bytes.
 """
 
@@ -28,8 +29,13 @@ __all__ = [
     "restore_result",
 ]
 
-META_VERSION = 1
-"""Bumped when the record changes shape; a record of another version is not read."""
+META_VERSION = 2
+"""Bumped when the record changes shape; a record of another version is not read, but for
+:data:`_READABLE`."""
+
+# Version 1 records lack ``segments`` (their chunks count from the latest row: one segment).
+# A version 1 reader refuses version 2 records, which it would page wrongly.
+_READABLE = (1, META_VERSION)
 
 
 def encode_meta(result: QueryResult, *, created_wall: float) -> bytes:
@@ -47,6 +53,7 @@ def encode_meta(result: QueryResult, *, created_wall: float) -> bytes:
         "num_items": result.num_items,
         "num_total_matches": result.num_total_matches,
         "chunk_rows": result.chunk_rows,
+        "segments": result.alignment.segments,
         "num_chunks": result.num_chunks,
         "link_template": result._link_template,
         "skipped_archives": list(result.skipped_archives),
@@ -92,7 +99,7 @@ def decode_meta(meta: bytes) -> dict[str, Any]:
     except (ValueError, msgpack.UnpackException) as exc:
         msg = f"not a stored result's record: {exc}"
         raise ValueError(msg) from exc
-    if not isinstance(record, dict) or record.get("v") != META_VERSION:
+    if not isinstance(record, dict) or record.get("v") not in _READABLE:
         msg = "a stored result's record of another version"
         raise ValueError(msg)
     return record
@@ -129,6 +136,7 @@ def restore_result(
         num_items=record["num_items"],
         num_total_matches=record["num_total_matches"],
         chunk_rows=record["chunk_rows"],
+        segments=[tuple(s) for s in record.get("segments", ())],
         spec=QuerySpec.from_dict(record["spec"]),
         link_template=record["link_template"],
         decoded_capacity=settings.decoded_chunk_cache_size,

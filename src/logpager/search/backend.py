@@ -8,6 +8,7 @@ from typing import Protocol, runtime_checkable
 
 import pyarrow as pa
 
+from logpager.cache.streaming import StreamingBuild
 from logpager.query import QuerySpec
 from logpager.schema import RESULT_SCHEMA
 
@@ -49,6 +50,8 @@ class SearchOutcome:
     :param elapsed_seconds: Wall-clock time of the search.
     :param skipped_archives: Archives left out because they cannot be read (corrupt,
         truncated, unreadable); empty when none were.
+    :param streamed: The kept hits went to the search's streaming build, not to ``batches``
+        (which are then empty: ``num_rows`` and ``truncated`` speak of the batches only).
     """
 
     batches: Sequence[pa.RecordBatch]
@@ -57,6 +60,7 @@ class SearchOutcome:
     elapsed_seconds: float = 0.0
     schema: pa.Schema = field(default=RESULT_SCHEMA, repr=False)
     skipped_archives: tuple[str, ...] = ()
+    streamed: bool = False
 
     @property
     def num_rows(self) -> int:
@@ -114,6 +118,7 @@ class SearchBackend(Protocol):
         spec: QuerySpec,
         *,
         on_sample: Callable[[pa.RecordBatch], object] | None = None,
+        stream: StreamingBuild | None = None,
     ) -> SearchOutcome:
         """
         Runs a query to completion.
@@ -123,6 +128,10 @@ class SearchBackend(Protocol):
         :param on_sample: Called at most once while the search runs, with some of the first
             hits as result rows, latest first (a sample to prepare the result's compression
             on); a backend may never call it.
+        :param stream: A streaming build that may take the hits while they arrive oldest
+            first. When the outcome says ``streamed``, it took every kept hit and the
+            outcome's batches are empty (build the result with its ``finish``); otherwise
+            the batches hold them.
         :return: The finished search.
         :raise SearchError: Or a subclass, when the search cannot run or finish.
         """
@@ -133,6 +142,7 @@ class SearchBackend(Protocol):
         spec: QuerySpec,
         *,
         on_sample: Callable[[pa.RecordBatch], object] | None = None,
+        stream: StreamingBuild | None = None,
     ) -> SearchOutcome:
         """
         :func:`search` without blocking the event loop; cancelling it stops the engine.
@@ -142,6 +152,7 @@ class SearchBackend(Protocol):
         :param on_sample: Called at most once while the search runs, with some of the first
             hits as result rows, latest first (a sample to prepare the result's compression
             on); a backend may never call it.
+        :param stream: As :meth:`search`.
         :return: The finished search.
         :raise SearchError: Or a subclass, when the search cannot run or finish.
         """

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from logpager.cache.streaming import StreamingBuild
 from logpager.errors import BackendCrashedError, InvalidTimestampError, NoArchivesError
 from logpager.query import QuerySpec
 from logpager.search.archive_faults import BadArchives, failure_reason
@@ -94,6 +95,7 @@ class ClpSBackend:
         spec: QuerySpec,
         *,
         on_sample: Callable[[pa.RecordBatch], object] | None = None,
+        stream: StreamingBuild | None = None,
     ) -> SearchOutcome:
         """
         Runs a KQL query to completion.
@@ -109,6 +111,8 @@ class ClpSBackend:
             runs, with the first block of hits as result rows (a few thousand, latest first):
             a sample to prepare the result's compression on while the search goes on. Not
             called when all hits fit in one block.
+        :param stream: A streaming build to hand the hits to while they arrive oldest first
+            (see :class:`~logpager.search.backend.SearchBackend`).
         :return: The kept hits latest first, and the count of all hits.
         :raise QuerySyntaxError: If the query is empty, too long, not UTF-8, or does not parse.
         :raise InvalidTimestampError: If ``begin_ms`` is after ``end_ms``.
@@ -118,13 +122,14 @@ class ClpSBackend:
             archive fails when searched alone, the message names each with its reason), or
             the archives folder cannot be read.
         """
-        return self._search(spec, on_sample, RunToken())
+        return self._search(spec, on_sample, stream, RunToken())
 
     async def search_async(
         self,
         spec: QuerySpec,
         *,
         on_sample: Callable[[pa.RecordBatch], object] | None = None,
+        stream: StreamingBuild | None = None,
     ) -> SearchOutcome:
         """
         :meth:`search` in a worker thread; cancelling the awaiting task kills ``clp-s`` and
@@ -132,10 +137,11 @@ class ClpSBackend:
 
         :param spec: As :meth:`search`.
         :param on_sample: As :meth:`search` (called in the worker thread).
+        :param stream: As :meth:`search` (fed in the worker thread).
         :return: As :meth:`search`.
         :raise SearchError: As :meth:`search`.
         """
-        return await run_cancellable(lambda token: self._search(spec, on_sample, token))
+        return await run_cancellable(lambda token: self._search(spec, on_sample, stream, token))
 
     def resolve_link(
         self, archive_id: str, log_event_index: int, *, context: int = 0
@@ -201,6 +207,7 @@ class ClpSBackend:
         self,
         spec: QuerySpec,
         on_sample: Callable[[pa.RecordBatch], object] | None,
+        stream: StreamingBuild | None,
         token: RunToken,
     ) -> SearchOutcome:
         started = time.monotonic()
@@ -214,7 +221,7 @@ class ClpSBackend:
         if not ids:
             raise _all_bad_error(skipped)
         search = _Search(self, query, spec, token, started)
-        collector = HitCollector(cap, self.settings, on_sample)
+        collector = HitCollector(cap, self.settings, on_sample, stream)
         try:
             search.run(ids, collector)
         except BackendCrashedError as e:
@@ -232,7 +239,8 @@ class ClpSBackend:
             ids = [a for a in ids if a not in bad]
             skipped += bad
             # The failed run may have handed on its sample already: no second one.
-            collector = HitCollector(cap, self.settings, None)
+            # The stream starts over too.
+            collector = HitCollector(cap, self.settings, None, stream)
             search.run(ids, collector)
         batches = collector.finish()
         # Skipped archives stay pinned: a re-run skips them again (still known bad) and its
@@ -244,6 +252,7 @@ class ClpSBackend:
             archive_ids=tuple(seen),
             elapsed_seconds=time.monotonic() - started,
             skipped_archives=tuple(sorted(skipped)),
+            streamed=collector.streamed,
         )
 
 

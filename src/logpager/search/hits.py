@@ -13,8 +13,10 @@ from collections.abc import Callable
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from logpager.cache.streaming import StreamingBuild
 from logpager.schema import ARCHIVE_ID, LOG_EVENT_INDEX, MESSAGE
 from logpager.search.child import Rows
+from logpager.search.in_order import InOrderHits
 from logpager.search.merge import MergedBatches
 from logpager.search.ranking import HIT_KEY, NO_TIMESTAMP, hits_as_results
 from logpager.search.runs import SortedRuns
@@ -44,6 +46,9 @@ class HitCollector:
     :param on_sample: Called once with the first ``dictionary_training_rows`` hits as result
         rows, latest first, while the search runs (see
         :meth:`~logpager.search.clp_s.ClpSBackend.search`).
+    :param stream: A streaming build that takes the hits while they arrive oldest first
+        (:mod:`logpager.search.in_order`); it starts over here. Once a block arrives out of
+        order, it hands back what it took to the runs and the runs take every later block.
     """
 
     def __init__(
@@ -51,6 +56,7 @@ class HitCollector:
         cap: int,
         settings: Settings,
         on_sample: Callable[[pa.RecordBatch], object] | None = None,
+        stream: StreamingBuild | None = None,
     ) -> None:
         self.block_rows = settings.search_block_rows
         self.batch_rows = settings.search_batch_rows
@@ -67,11 +73,24 @@ class HitCollector:
             merge_rows=settings.search_batch_rows,
             max_stretches=settings.merge_max_stretches,
         )
+        self._stream = stream
+        self._max_segments = settings.streaming_max_segments
+        self.in_order: InOrderHits | None = None
+        """The hits' way to the streaming build, while they arrive in order (else None)."""
+        if stream is not None:
+            stream.clear()
+            self.in_order = InOrderHits(stream, settings.streaming_max_segments)
+
+    @property
+    def streamed(self) -> bool:
+        """:return: Whether every hit went to the streaming build (the runs hold none)."""
+        return self.in_order is not None
 
     @property
     def archive_ids(self) -> set[str]:
         """:return: Every archive that reported a hit."""
-        return set(self.runs.archive_names)
+        streamed = self.in_order.archive_ids if self.in_order is not None else set()
+        return set(self.runs.archive_names) | streamed
 
     def add(self, rows: Rows) -> None:
         """
@@ -108,6 +127,9 @@ class HitCollector:
         self._sample = []
         self.runs.clear()
         self.total = 0
+        if self._stream is not None:
+            self._stream.clear()
+            self.in_order = InOrderHits(self._stream, self._max_segments)
 
     def _flush(self, limit: int | None = None) -> pa.RecordBatch | None:
         """Makes a block of the first ``limit`` pending rows (None: all) and stores it."""
@@ -139,14 +161,28 @@ class HitCollector:
             [key, message, archive, pa.array(indexes, pa.int64())],
             names=[HIT_KEY, MESSAGE, ARCHIVE_ID, LOG_EVENT_INDEX],
         )
-        self.runs.add(block)
+        self._store(block)
         return block
+
+    def _store(self, block: pa.RecordBatch) -> None:
+        """Streams a block while the hits arrive in order, else sorts it into the runs."""
+        if self.in_order is not None:
+            rest = self.in_order.offer(block)
+            if rest is None:
+                return
+            # Out of order: what was streamed becomes one run (its blocks rank in order).
+            for given in self.in_order.give_back():
+                self.runs.add(given)
+            self.in_order = None
+            block = rest
+        self.runs.add(block)
 
     def finish(self) -> MergedBatches:
         """
         Ends the search: stores the last pending rows and hands the kept ones over.
 
-        :return: The best ``cap`` hits, latest first, in batches of ``search_batch_rows``.
+        :return: The best ``cap`` hits, latest first, in batches of ``search_batch_rows``;
+            none when they all went to the streaming build (:attr:`streamed`).
         """
         # A sample still short of sample_rows is of no use once the search is over: the
         # result's builder trains on its own first rows then.

@@ -1,14 +1,19 @@
 """From a query to a cached result: the search and the streaming build, overlapped.
 
 The engine runs in its own process, so the work of this one can overlap it. While ``clp-s``
-searches, its hits are sorted and compressed into runs (:mod:`logpager.search.runs`) and
-the result's zstd dictionary is trained on the first hits (``on_sample`` hands them to
-:meth:`ResultBuilder.prime`, which trains in a worker thread). Once the search has ended,
-the runs are merged latest first and handed over batch by batch
-(``iter_batches(release=True)``) to the :class:`~logpager.cache.ResultBuilder`, which encodes
-each group of chunks and compresses it in worker threads while the next rows are merged; each
-compressed run piece is freed as soon as it has been read, so the runs and the result are
-never both held whole.
+reports each archive's hits oldest first and the archives do not overlap in time (text logs,
+one schema), the hits go straight to a :class:`~logpager.cache.streaming.StreamingBuild`
+(``settings.streaming_build``; :mod:`logpager.search.in_order`), which lays out and
+compresses the result's chunks while the engine runs, so that only the newest chunks of the
+last archive are left to compress when it exits. Otherwise, from the first hits that do not
+fit (what was streamed is handed back and becomes one run), the hits are sorted and
+compressed into runs (:mod:`logpager.search.runs`). The result's zstd dictionary is trained
+on the first hits either way (``on_sample`` hands them to :meth:`ResultBuilder.prime`, which
+trains in a worker thread). Once the search has ended, the runs are merged latest first and
+handed over batch by batch (``iter_batches(release=True)``) to the
+:class:`~logpager.cache.ResultBuilder`, which encodes each group of chunks and compresses it
+in worker threads while the next rows are merged; each compressed run piece is freed as soon
+as it has been read, so the runs and the result are never both held whole.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import asyncio
 import time
 
 from logpager.cache import QueryResult, ResultBuilder
+from logpager.cache.streaming import StreamingBuild
 from logpager.clock import Clock
 from logpager.memory.allocators import release_free_memory
 from logpager.query import QuerySpec
@@ -49,11 +55,12 @@ def search_and_cache(
     :raise SearchError: Or a subclass, when the search cannot run or finish.
     """
     builder = _builder(spec, settings, max_compressed_bytes, clock)
+    stream = StreamingBuild(builder, settings) if settings.streaming_build else None
     try:
-        outcome = backend.search(builder.spec, on_sample=builder.prime)
-        return _build(builder, outcome), outcome
+        outcome = backend.search(builder.spec, on_sample=builder.prime, stream=stream)
+        return _build(builder, stream, outcome), outcome
     finally:
-        builder.close()
+        _close(builder, stream)
 
 
 async def search_and_cache_async(
@@ -77,14 +84,15 @@ async def search_and_cache_async(
     :raise SearchError: Or a subclass, when the search cannot run or finish.
     """
     builder = _builder(spec, settings, max_compressed_bytes, clock)
+    stream = StreamingBuild(builder, settings) if settings.streaming_build else None
     try:
-        outcome = await backend.search_async(builder.spec, on_sample=builder.prime)
+        outcome = await backend.search_async(builder.spec, on_sample=builder.prime, stream=stream)
         # Merging, encoding and compressing is CPU work; keep it off the event loop.
-        result = await asyncio.to_thread(_build, builder, outcome)
+        result = await asyncio.to_thread(_build, builder, stream, outcome)
         return result, outcome
     finally:
         # Does not wait for the worker threads, so it is safe on the event loop.
-        builder.close()
+        _close(builder, stream)
 
 
 def _builder(
@@ -97,14 +105,28 @@ def _builder(
     )
 
 
-def _build(builder: ResultBuilder, outcome: SearchOutcome) -> QueryResult:
+def _close(builder: ResultBuilder, stream: StreamingBuild | None) -> None:
+    builder.close()
+    if stream is not None:
+        stream.close()
+
+
+def _build(
+    builder: ResultBuilder, stream: StreamingBuild | None, outcome: SearchOutcome
+) -> QueryResult:
     try:
-        result = builder.build(
-            # release=True frees the search's compressed runs as the result takes them in.
-            outcome.iter_batches(release=True),
-            total_matches=outcome.total_matches,
-            archive_ids=outcome.archive_ids,
-        )
+        if outcome.streamed:
+            assert stream is not None
+            result = stream.finish(
+                total_matches=outcome.total_matches, archive_ids=outcome.archive_ids
+            )
+        else:
+            result = builder.build(
+                # release=True frees the search's compressed runs as the result takes them in.
+                outcome.iter_batches(release=True),
+                total_matches=outcome.total_matches,
+                archive_ids=outcome.archive_ids,
+            )
         result.skipped_archives = outcome.skipped_archives
         return result
     finally:
