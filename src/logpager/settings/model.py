@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from pydantic import PrivateAttr
+from pydantic import PrivateAttr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from logpager.settings.analysis import AnalysisFields
@@ -53,6 +53,26 @@ class Settings(
     # Where each value came from, as load_settings found it: for messages that tell a person
     # which flag, variable or profile to change.
     _sources: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check_workers(self) -> Settings:
+        # Checked with the other settings, so `serve --workers 2` alone exits 2 before
+        # anything starts, naming what is missing.
+        if self.workers == 1:
+            return self
+        if self.transport != "http":
+            msg = (
+                f"workers ({self.workers}) needs the HTTP transport: pass --transport http "
+                "(or LOGPAGER_TRANSPORT=http), or leave workers at 1"
+            )
+            raise ValueError(msg)
+        if self.store_url is None or not self.store_url.startswith(("redis", "rediss")):
+            msg = (
+                f"workers ({self.workers}) needs a session store every worker process shares: "
+                "pass --store redis://HOST:PORT/DB (or LOGPAGER_STORE_URL), or leave workers at 1"
+            )
+            raise ValueError(msg)
+        return self
 
     def record_sources(self, sources: Mapping[str, str]) -> None:
         """

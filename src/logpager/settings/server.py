@@ -36,6 +36,22 @@ class ServerFields(BaseModel):
     access_log: bool = Field(
         False, description="HTTP: log every request (uvicorn's access log) on stderr."
     )
+    # uvloop and httptools took a page's CPU from X to Y ms (benchmarks/bench_workers.py);
+    # 'standard' is there to compare against, or to rule them out.
+    http_stack: Literal["auto", "standard"] = Field(
+        "auto",
+        description="HTTP: 'auto' runs on uvloop and httptools where they import; 'standard' "
+        "on asyncio's own event loop and the pure-Python h11.",
+    )
+    # One process serves pages on one core (one event loop, one GIL); more cores need more
+    # processes, which must share sessions through a store (checked in Settings).
+    workers: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="HTTP: server processes on the one port (more than 1 needs a Redis "
+        "store_url; they serve stateless HTTP, see ARCHITECTURE.md).",
+    )
     # Python's collector walks every object made at import (~128k) in each full collection:
     # one every ~1.2 s under paging load stopped everything for 83-100 ms, the p99 tail of a
     # page. Frozen after startup, those objects are never walked again: p99 at 8 clients went
