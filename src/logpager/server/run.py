@@ -19,7 +19,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from logpager.errors import ServerStartupError
+from logpager.errors import ServerStartupError, SettingsError
 from logpager.memory.allocators import configure_allocators
 from logpager.search.datadir import list_archive_ids
 from logpager.server import client_gone
@@ -215,6 +215,9 @@ def run_server(settings: Settings, *, server: FastMCP | None = None) -> None:
     :raise SettingsError: As :func:`run_server_async`.
     :raise WorkerFailedError: With ``workers`` > 1, if a worker ended on its own.
     """
+    problem = settings.workers_problem()
+    if problem is not None:  # settings made in code, not by load_settings
+        raise SettingsError(f"invalid settings: {problem}")
     loop_factory = None
     if settings.transport == "http":
         loop_factory = choose_http_stack(settings.http_stack).loop_factory()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from pydantic import PrivateAttr, model_validator
+from pydantic import PrivateAttr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from logpager.settings.analysis import AnalysisFields
@@ -54,25 +54,30 @@ class Settings(
     # which flag, variable or profile to change.
     _sources: dict[str, str] = PrivateAttr(default_factory=dict)
 
-    @model_validator(mode="after")
-    def _check_workers(self) -> Settings:
-        # Checked with the other settings, so `serve --workers 2` alone exits 2 before
-        # anything starts, naming what is missing.
+    def workers_problem(self) -> str | None:
+        """
+        Checks ``workers`` against the settings it needs. Not a validator: those also run on
+        the environment's values alone, before a flag has given ``--transport`` or
+        ``--store``; :func:`~logpager.settings.load_settings` runs this on the whole, and the
+        server again before it starts.
+
+        :return: What is wrong, naming the flags that fix it and where ``workers`` came
+            from; None if nothing is.
+        """
         if self.workers == 1:
-            return self
+            return None
+        given = f"workers {self.workers} (from {self.source_of('workers')})"
         if self.transport != "http":
-            msg = (
-                f"workers ({self.workers}) needs the HTTP transport: pass --transport http "
-                "(or LOGPAGER_TRANSPORT=http), or leave workers at 1"
+            return (
+                f"{given} needs the HTTP transport: pass --transport http (or "
+                "LOGPAGER_TRANSPORT=http), or leave workers at 1"
             )
-            raise ValueError(msg)
-        if self.store_url is None or not self.store_url.startswith(("redis", "rediss")):
-            msg = (
-                f"workers ({self.workers}) needs a session store every worker process shares: "
-                "pass --store redis://HOST:PORT/DB (or LOGPAGER_STORE_URL), or leave workers at 1"
+        if self.store_url is None or not self.store_url.startswith("redis"):
+            return (
+                f"{given} needs a session store every worker process shares: pass --store "
+                "redis://HOST:PORT/DB (or LOGPAGER_STORE_URL), or leave workers at 1"
             )
-            raise ValueError(msg)
-        return self
+        return None
 
     def record_sources(self, sources: Mapping[str, str]) -> None:
         """
