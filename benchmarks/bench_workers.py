@@ -89,7 +89,8 @@ def _cpu(pid: int) -> float:
 
 
 def _is_serve(proc: psutil.Process) -> bool:
-    return proc.cmdline()[1:4] == ["-m", "logpager.cli", "serve"]
+    command: list[str] = proc.cmdline()
+    return command[1:4] == ["-m", "logpager.cli", "serve"]
 
 
 def _server_pid(port: int) -> int:
@@ -99,7 +100,8 @@ def _server_pid(port: int) -> int:
         if conn.laddr and conn.laddr.port == port and conn.status == "LISTEN" and conn.pid:
             proc = psutil.Process(conn.pid)
             parent = proc.parent()
-            return parent.pid if parent is not None and _is_serve(parent) else proc.pid
+            pid: int = parent.pid if parent is not None and _is_serve(parent) else proc.pid
+            return pid
     msg = f"no process listens on port {port}"
     raise RuntimeError(msg)
 
