@@ -155,15 +155,7 @@ async def run_server_async(
     # object is ours: its graceful stop on SIGTERM/SIGINT ends with exit status 0 (see
     # logpager.server.process). The app's own lifespan runs the server's lifespan.
     freeze_startup_heap(settings.gc_freeze)
-    loop = type(asyncio.get_running_loop())
-    logger.info(
-        "HTTP stack: %s event loop (%s), %s HTTP parser (http_stack=%s); process %d",
-        loop.__module__.split(".")[0],
-        loop.__qualname__,
-        stack.http,
-        settings.http_stack,
-        os.getpid(),
-    )
+    _log_stack(settings, stack.http)
     await serve_http(
         app,
         sockets,
@@ -171,6 +163,20 @@ async def run_server_async(
         shutdown_grace_seconds=settings.shutdown_grace_seconds,
         access_log=settings.access_log,
         http=stack.http,
+    )
+
+
+def _log_stack(settings: Settings, http: str) -> None:
+    """Logs the event loop this process runs on (the one running, whatever chose it) and the
+    HTTP parser it serves with."""
+    loop = type(asyncio.get_running_loop())
+    logger.info(
+        "HTTP stack: %s event loop (%s), %s HTTP parser (http_stack=%s); process %d",
+        loop.__module__.split(".")[0],
+        loop.__qualname__,
+        http,
+        settings.http_stack,
+        os.getpid(),
     )
 
 
