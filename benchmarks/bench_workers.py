@@ -1,12 +1,13 @@
 """Pages under load: the HTTP stack (h11 and asyncio, or httptools and uvloop) and
 ``serve --workers 2`` sharing Redis.
 
-Four real ``logpager serve --transport http`` processes over the same archives, up at once:
+Five real ``logpager serve --transport http`` processes over the same archives, up at once:
 
 - ``standard``: one process, ``http_stack=standard`` (asyncio's loop, pure-Python h11);
 - ``fast``: one process, ``http_stack=auto`` (uvloop, httptools);
 - ``fast_redis``: ``fast`` with ``--store redis://``, one process (what the store costs);
-- ``workers2``: ``fast`` with ``--store redis://`` and ``--workers 2``.
+- ``workers2``: ``fast`` with ``--store redis://`` and ``--workers 2``;
+- ``workers2_json``: ``workers2`` answering plain JSON (``json_response``), no event streams.
 
 Each caches one result of ``LOGPAGER_BENCH_WORKERS_EVENTS`` (100,000) synthetic events; then
 ``harness.load`` runs stateless raw-HTTP clients (MCP 2026-07-28, kept-alive connections,
@@ -20,7 +21,7 @@ p99 latency (pooled calls of all rounds), CPU per page of the server's process t
 and of the clients, and the ratio to ``standard``. Targets (issue 16): >= 800 pages/s with
 ``workers2`` at 16 clients; p99 <= 30 ms with ``fast`` at 8 clients.
 
-Run (about 2.5 minutes at the defaults; a quick look: ``LOGPAGER_BENCH_WORKERS_SECONDS=2
+Run (about 3 minutes at the defaults; a quick look: ``LOGPAGER_BENCH_WORKERS_SECONDS=2
 LOGPAGER_BENCH_WORKERS_ROUNDS=1``)::
 
     .venv/bin/pytest benchmarks/bench_workers.py --benchmark-only -s
@@ -61,6 +62,7 @@ SERVERS: dict[str, tuple[dict[str, str], bool]] = {
     "fast": ({"http_stack": "auto"}, False),
     "fast_redis": ({"http_stack": "auto"}, True),
     "workers2": ({"http_stack": "auto", "workers": "2"}, True),
+    "workers2_json": ({"http_stack": "auto", "workers": "2", "json_response": "true"}, True),
 }
 
 
@@ -174,6 +176,7 @@ def _figures(server: Server, clients: int) -> dict[str, float]:
     }
 
 
+@pytest.mark.timeout(1800)
 def test_pages_per_second_by_stack_and_workers(
     benchmark: Any, setup: tuple[dict[str, Server], int]
 ) -> None:

@@ -53,7 +53,7 @@ class Workers:
 
 @asynccontextmanager
 async def serve_workers(
-    data_dir: Path, store: str, log: Path, count: int = 2
+    data_dir: Path, store: str, log: Path, count: int = 2, **settings: str
 ) -> AsyncIterator[Workers]:
     port = free_port()
     command = serve_command(
@@ -62,7 +62,7 @@ async def serve_workers(
     )  # fmt: skip
     with log.open("wb") as sink:
         process = await asyncio.create_subprocess_exec(
-            *command, env=clean_env(), stdin=subprocess.DEVNULL, stdout=sink, stderr=sink
+            *command, env=clean_env(**settings), stdin=subprocess.DEVNULL, stdout=sink, stderr=sink
         )
         try:
             await wait_for_port(port, lambda: process.returncode is None, 30)
@@ -111,11 +111,14 @@ async def call(url: str, mode: str, tool: str, **args: object) -> dict[str, obje
         return data
 
 
+@pytest.mark.parametrize("json_response", ["false", "true"])
 async def test_two_workers_serve_both_eras_and_stop_together(
-    loghub_archives: Path, redis_server: RedisServer, tmp_path: Path
+    loghub_archives: Path, redis_server: RedisServer, tmp_path: Path, json_response: str
 ) -> None:
     log = tmp_path / "serve.log"
-    async with serve_workers(loghub_archives, redis_server.url, log) as workers:
+    async with serve_workers(
+        loghub_archives, redis_server.url, log, json_response=json_response
+    ) as workers:
         pids = workers.workers()
         assert len(pids) == 2
         for mode in ("legacy", "auto"):

@@ -141,6 +141,7 @@ async def run_server_async(
             # this process. Several workers: stateless, so that any worker answers any
             # request (see logpager.server.workers).
             stateless_http=settings.workers > 1,
+            json_response=settings.json_response,
             # Validate Host and Origin on every request (DNS rebinding), whatever the bind
             # address; FastMCP's default leaves it off.
             host_origin_protection=True,

@@ -36,12 +36,23 @@ class ServerFields(BaseModel):
     access_log: bool = Field(
         False, description="HTTP: log every request (uvicorn's access log) on stderr."
     )
-    # uvloop and httptools took a page's CPU from X to Y ms (benchmarks/bench_workers.py);
-    # 'standard' is there to compare against, or to rule them out.
+    # uvloop and httptools took the server's CPU per page from 1.88 to 1.54 ms at 8 clients
+    # (benchmarks/bench_workers.py, same run); 'standard' is there to compare against, or to
+    # rule them out.
     http_stack: Literal["auto", "standard"] = Field(
         "auto",
         description="HTTP: 'auto' runs on uvloop and httptools where they import; 'standard' "
         "on asyncio's own event loop and the pure-Python h11.",
+    )
+    # Off by default: a 2026-07-28 request answered as an event stream runs its handler beside
+    # a watch for the client leaving (which cancels a search) and can carry progress
+    # notifications and keep-alive pings; plain JSON skips that task group and took ~19% less
+    # server CPU per page (1.44 vs 1.78 ms, benchmarks/bench_workers.py, 8 clients).
+    json_response: bool = Field(
+        False,
+        description="HTTP: answer every request with plain JSON, never an event stream: less "
+        "CPU per call, but no progress notifications during a search, no search cancelled "
+        "when its client leaves, and no keep-alive pings while a long search runs.",
     )
     # One process serves pages on one core (one event loop, one GIL); more cores need more
     # processes, which must share sessions through a store (checked in Settings).
