@@ -98,8 +98,8 @@ def bind_worker_sockets(host: str, port: int, workers: int) -> list[list[socket.
     Binds one set of listening sockets per worker process, all on the same port with
     ``SO_REUSEPORT``: the kernel then spreads new connections over the workers evenly (by a
     hash of the client's address and port). One socket shared by all workers was the
-    alternative: every idle worker wakes for each connection and the first to accept wins,
-    which left most connections to one worker when the others were idle.
+    alternative: every idle worker wakes for each connection and whichever runs first
+    accepts it, so the spread depends on scheduling rather than on the connections.
 
     The port is first bound without ``SO_REUSEPORT``, so that a port any other process
     listens on is refused as :func:`bind_http_sockets` refuses it, and a second logpager

@@ -252,6 +252,9 @@ def _run_workers(
     """
     from logpager.server.workers import supervise_workers
 
+    if not hasattr(os, "fork") or not hasattr(socket, "SO_REUSEPORT"):
+        msg = "workers > 1 needs fork() and SO_REUSEPORT (Linux, macOS): run one per port"
+        raise ServerStartupError(msg)
     check_data_dir(settings.data_dir)
     check_exposure(
         settings.host,

@@ -4,8 +4,10 @@ One server process pages on one core at most (one event loop, and the GIL); a ho
 cores serves more pages with more processes. The supervisor here forks the workers from the
 process that parsed the settings and bound the port, after its startup heap is frozen (so the
 modules it imported stay shared, copy-on-write, instead of each worker importing them again),
-and before anything starts a thread. Each worker builds its own server and serves its own
-listening sockets (``SO_REUSEPORT``, see :func:`~logpager.server.process.bind_worker_sockets`).
+and before logpager starts a thread (the one thread there may be, jemalloc's background
+thread that pyarrow starts, is fork-safe: jemalloc takes its locks around a fork). Each
+worker builds its own server and serves its own listening sockets (``SO_REUSEPORT``, see
+:func:`~logpager.server.process.bind_worker_sockets`).
 
 What the workers share is the session store (Redis, required when N > 1): any worker serves
 any handle. What they do not share is MCP's transport sessions: a handshake-era session
@@ -122,8 +124,8 @@ def supervise_workers(
     Forks one worker per socket set, each running ``serve(index, sockets)``, and waits for
     them; returns once all have exited after a stop signal.
 
-    Call it from the main thread of a process that has started no thread: a fork copies
-    only the calling thread, and a lock another thread held stays locked in the child.
+    Call it from the main thread, before the process starts threads of its own: a fork
+    copies only the calling thread, and a lock another thread held stays locked in the child.
 
     :param socket_sets: Each worker's listening sockets (closed here once the workers have
         them).
