@@ -184,9 +184,10 @@ async def test_workers_do_not_outlive_their_supervisor(
 
 def _running(pid: int) -> bool:
     try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        status: str = psutil.Process(pid).status()
     except psutil.NoSuchProcess:
         return False
+    return bool(status != psutil.STATUS_ZOMBIE)
 
 
 @pytest.mark.parametrize(
