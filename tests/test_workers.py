@@ -23,9 +23,10 @@ import psutil
 import pytest
 from fastmcp import Client
 
+from harness.mcp_http import McpHttpClient
 from harness.ports import free_port, wait_for_port
 from harness.redis import RedisServer
-from harness.servers import clean_env, run_serve, serve_command
+from harness.servers import clean_env, http_server, run_serve, serve_command
 from logpager.server.httpstack import choose_http_stack
 from logpager.server.process import bind_worker_sockets
 
@@ -235,3 +236,22 @@ def test_the_http_stack_is_the_fast_one_unless_told() -> None:
         assert type(loop).__module__.startswith("uvloop")
     finally:
         loop.close()
+
+
+async def test_the_fast_stack_trims_header_values(loghub_archives: Path) -> None:
+    # RFC 9110 parses a field value without its surrounding whitespace; llhttp keeps the
+    # trailing part, which made Mcp-Name differ from the body's tool name (HTTP 400).
+    async with http_server(loghub_archives) as url:
+        client = McpHttpClient(url, stateless=True).open()
+        client._headers["mcp-name"] = "  get_instructions \t"
+        status, _, body = await asyncio.to_thread(
+            client._post, client._request("tools/call", {
+                "name": "get_instructions", "arguments": {},
+                "_meta": {
+                    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                    "io.modelcontextprotocol/clientCapabilities": {},
+                },
+            })
+        )  # fmt: skip
+        client.close()
+    assert status == 200, body[:300]

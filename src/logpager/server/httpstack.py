@@ -50,6 +50,28 @@ class HttpStack:
         """:return: The stack in words, for the startup log."""
         return f"{self.loop} event loop, {self.http} HTTP parser"
 
+    def protocol(self) -> str | type[asyncio.Protocol]:
+        """:return: What uvicorn's ``http`` option takes for this parser: ``h11``, or the
+        httptools protocol that trims header values (see :func:`_trimming_httptools`)."""
+        return "h11" if self.http == "h11" else _trimming_httptools()
+
+
+def _trimming_httptools() -> type[asyncio.Protocol]:
+    """
+    :return: uvicorn's httptools protocol with each header value's leading and trailing
+        spaces and tabs removed, as RFC 9110 (5.5) has a field value parsed and as h11 does.
+        llhttp hands the value over with its trailing whitespace: ``Mcp-Name: get_nth_page ``
+        then failed the transport's check that the header matches the body's tool name
+        (HTTP 400), which MCP's conformance suite requires servers to accept.
+    """
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    class TrimmingHttpToolsProtocol(HttpToolsProtocol):
+        def on_header(self, name: bytes, value: bytes) -> None:
+            super().on_header(name, value.strip(b" \t"))
+
+    return TrimmingHttpToolsProtocol
+
 
 def _importable(module: str) -> bool:
     return importlib.util.find_spec(module) is not None

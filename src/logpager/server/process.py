@@ -213,7 +213,7 @@ async def serve_http(
     host: str,
     shutdown_grace_seconds: int,
     access_log: bool = False,
-    http: str = "h11",
+    http: str | type[asyncio.Protocol] = "h11",
 ) -> None:
     """
     Serves an ASGI app on listening sockets until a stop signal or cancellation.
@@ -223,8 +223,9 @@ async def serve_http(
     :param host: The configured host, for the log line.
     :param shutdown_grace_seconds: Time open requests get to finish once a stop is asked.
     :param access_log: Log every request (uvicorn's access log).
-    :param http: uvicorn's HTTP parser (``httptools`` or ``h11``, see
-        :mod:`logpager.server.httpstack`); the event loop is the one this runs in.
+    :param http: uvicorn's HTTP protocol (``h11``, or a protocol class, see
+        :meth:`logpager.server.httpstack.HttpStack.protocol`); the event loop is the one this
+        runs in.
     """
     try:
         port = int(sockets[0].getsockname()[1])

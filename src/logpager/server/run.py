@@ -163,7 +163,7 @@ async def run_server_async(
         host=settings.host,
         shutdown_grace_seconds=settings.shutdown_grace_seconds,
         access_log=settings.access_log,
-        http=stack.http,
+        http=stack.protocol(),
     )
 
 
