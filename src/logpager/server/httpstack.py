@@ -2,10 +2,11 @@
 
 ``uvloop`` (libuv's event loop) and ``httptools`` (llhttp's parser) are what uvicorn's
 ``auto`` would pick when they import; they are dependencies of logpager, so they import
-wherever wheels exist for the platform. The choice is made here, once, and logged at startup,
-rather than left to uvicorn: the event loop must exist before uvicorn does (logpager runs the
-loop itself, see :mod:`logpager.server.process`), and a person reading the log should not
-have to guess which parser served.
+wherever wheels exist for the platform. The choice is made here, once, and logged at
+startup (``server/run.py``), rather than left to uvicorn: the event loop must exist before
+uvicorn does (logpager runs the loop itself, see :mod:`logpager.server.process`), and a
+person reading the log should not have to guess which parser served. The httptools protocol
+is uvicorn's own with header values trimmed (see :meth:`HttpStack.protocol`).
 
 The ``http_stack`` setting says ``auto`` (the fast pair where it imports, each falling back
 on its own) or ``standard`` (asyncio's own loop and the pure-Python ``h11``: for comparison,
@@ -16,14 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
 __all__ = ["HttpStack", "choose_http_stack"]
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,10 +43,6 @@ class HttpStack:
         import uvloop
 
         return uvloop.new_event_loop
-
-    def describe(self) -> str:
-        """:return: The stack in words, for the startup log."""
-        return f"{self.loop} event loop, {self.http} HTTP parser"
 
     def protocol(self) -> str | type[asyncio.Protocol]:
         """:return: What uvicorn's ``http`` option takes for this parser: ``h11``, or the
