@@ -36,9 +36,9 @@ class ServerFields(BaseModel):
     access_log: bool = Field(
         False, description="HTTP: log every request (uvicorn's access log) on stderr."
     )
-    # uvloop and httptools took the server's CPU per page from 1.88 to 1.54 ms at 8 clients
-    # (benchmarks/bench_workers.py, same run); 'standard' is there to compare against, or to
-    # rule them out.
+    # uvloop and httptools: 1.63 ms of server CPU per page against 1.76 with asyncio and h11
+    # (8 alternating rounds, 8 clients; benchmarks/bench_workers.py, README); 'standard' is
+    # there to compare against, or to rule them out.
     http_stack: Literal["auto", "standard"] = Field(
         "auto",
         description="HTTP: 'auto' runs on uvloop and httptools where they import; 'standard' "
