@@ -46,8 +46,9 @@ class ServerFields(BaseModel):
     )
     # Off by default: a 2026-07-28 request answered as an event stream runs its handler beside
     # a watch for the client leaving (which cancels a search) and can carry progress
-    # notifications and keep-alive pings; plain JSON skips that task group and took ~19% less
-    # server CPU per page (1.44 vs 1.78 ms, benchmarks/bench_workers.py, 8 clients).
+    # notifications and keep-alive pings; plain JSON skips that task group: 1.44 against 1.78
+    # ms of server CPU per page (one process, 8 clients, 4 alternating rounds), 1.83 against
+    # 1.91-2.04 with --workers 2 (benchmarks/bench_workers.py).
     json_response: bool = Field(
         False,
         description="HTTP: answer every request with plain JSON, never an event stream: less "
