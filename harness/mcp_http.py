@@ -4,7 +4,9 @@ One handshake-era session (``initialize``, then ``notifications/initialized``) o
 ``http.client`` connection: a tool call is one POST and one parse of the answer's JSON, with
 none of a full client's task groups, streams and models. FastMCP's ``Client`` spends ~1 ms of
 CPU a call on those, which on a shared two-core machine is time taken from the server under
-test.
+test. With ``stateless=True`` it speaks MCP 2026-07-28 instead: no handshake, every call a
+self-contained POST (the envelope in ``params._meta`` and the routing headers), which any
+worker of ``serve --workers N`` answers.
 """
 
 from __future__ import annotations
@@ -17,6 +19,11 @@ from urllib.parse import urlsplit
 __all__ = ["McpHttpClient", "McpHttpError"]
 
 _PROTOCOL = "2025-11-25"
+_STATELESS_PROTOCOL = "2026-07-28"
+_STATELESS_META = {
+    "io.modelcontextprotocol/protocolVersion": _STATELESS_PROTOCOL,
+    "io.modelcontextprotocol/clientCapabilities": {},
+}
 
 
 class McpHttpError(RuntimeError):
@@ -29,9 +36,10 @@ class McpHttpClient:
 
     :param url: The MCP endpoint (``http://HOST:PORT/mcp``).
     :param timeout: Seconds to wait for an answer.
+    :param stateless: Speak MCP 2026-07-28 (no session) rather than open a handshake-era one.
     """
 
-    def __init__(self, url: str, timeout: float = 120) -> None:
+    def __init__(self, url: str, timeout: float = 120, *, stateless: bool = False) -> None:
         parts = urlsplit(url)
         if parts.scheme != "http" or parts.hostname is None:
             msg = f"an http:// MCP endpoint is needed, not {url!r}"
@@ -47,6 +55,10 @@ class McpHttpClient:
             "Accept": "application/json, text/event-stream",
         }
         self._next_id = 0
+        self.stateless = stateless
+        if stateless:
+            self._headers["mcp-protocol-version"] = _STATELESS_PROTOCOL
+            self._headers["mcp-method"] = "tools/call"
         self.reconnects = 0
         """Kept-alive connections the server closed between calls (each retried once)."""
 
@@ -57,6 +69,10 @@ class McpHttpClient:
         :return: This client.
         :raise McpHttpError: If the server refuses the handshake.
         """
+        if self.stateless:
+            # No handshake to make; the instructions-first rule does not apply (the server
+            # hands a stateless client its instructions with server/discover).
+            return self
         hello = {
             "protocolVersion": _PROTOCOL,
             "capabilities": {},
@@ -80,9 +96,11 @@ class McpHttpClient:
         :return: The tool's structured result (a logpager ``{"Error": ...}`` included).
         :raise McpHttpError: If the answer is an HTTP error or a JSON-RPC error.
         """
-        status, _, body = self._post(
-            self._request("tools/call", {"name": tool, "arguments": arguments})
-        )
+        params: dict[str, Any] = {"name": tool, "arguments": arguments}
+        if self.stateless:
+            params["_meta"] = _STATELESS_META
+            self._headers["mcp-name"] = tool
+        status, _, body = self._post(self._request("tools/call", params))
         if status != 200:
             msg = f"{tool} answered HTTP {status}: {body[:200]!r}"
             raise McpHttpError(msg)

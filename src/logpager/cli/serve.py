@@ -35,6 +35,7 @@ _FLAG_SETTINGS = {
     "--allow-unauthenticated": "allow_unauthenticated",
     "--store": "store_url",
     "--access-log": "access_log",
+    "--workers": "workers",
 }
 
 __all__ = ["add_serve_parser", "run_serve"]
@@ -98,6 +99,14 @@ def add_serve_parser(subparsers: SubParsers) -> argparse.ArgumentParser:
         const=True,
         default=None,
         help="HTTP: log every request on stderr (default: off, or LOGPAGER_ACCESS_LOG)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="HTTP: N server processes on the port, sharing the session store (N > 1 needs "
+        "--store redis://...; they serve stateless HTTP) (default: 1, or LOGPAGER_WORKERS)",
     )
     parser.add_argument(
         "--samples", action="store_true", help="ingest the bundled samples into an empty data dir"

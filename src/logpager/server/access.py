@@ -8,7 +8,9 @@ that connection. Sessions are keyed so that neither can be forged:
   HTTP the server-minted ``Mcp-Session-Id``, which another principal cannot borrow);
 - a search without a handle on a stateless connection (MCP 2026-07-28, where
   ``ctx.session_id`` is new on every call and may be a client-chosen header) starts a session
-  under a random key; the ``result_handle`` of its result is the way back to it.
+  under a random key; the ``result_handle`` of its result is the way back to it. A
+  handshake-era HTTP request without ``Mcp-Session-Id`` is stateless too: a server with
+  several worker processes serves stateless HTTP and mints none (see ``server/workers.py``).
 
 A ``result_handle`` is a capability (192 random bits, compared in constant time): with auth
 off it is a bearer secret, valid on any connection of either era (hosted connectors open a
@@ -57,16 +59,26 @@ __all__ = ["Caller", "is_stateless", "page_target", "search_target"]
 # stateless search's from a fresh random handle.
 _CONNECTION_PREFIX = "conn:"
 _RESULT_PREFIX = "res:"
+_SESSION_HEADER = "mcp-session-id"
 
 
 def is_stateless(ctx: Context) -> bool:
     """
     :param ctx: The request context.
-    :return: Whether the request came over a stateless connection (a protocol version of
-        ``MODERN_PROTOCOL_VERSIONS``, MCP 2026-07-28) rather than a handshake-era one.
+    :return: Whether the request came over a stateless connection rather than a session: a
+        protocol version of ``MODERN_PROTOCOL_VERSIONS`` (MCP 2026-07-28), or a handshake-era
+        HTTP request without ``Mcp-Session-Id``, which a server serving stateless HTTP
+        (``serve --workers N``, N > 1) never mints, so that no two of its requests are
+        known to be one connection's.
     """
     request = ctx.request_context
-    return request is not None and request.protocol_version in MODERN_PROTOCOL_VERSIONS
+    if request is None:
+        return False
+    if request.protocol_version in MODERN_PROTOCOL_VERSIONS:
+        return True
+    # Over stdio there is no HTTP request: the connection is the process's one session.
+    http = request.request
+    return http is not None and _SESSION_HEADER not in http.headers
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ no hit or miss counters, so it is not exported.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -69,6 +70,7 @@ class MetricsSource(Protocol):
     """What the collector reads: the tools' manager and their search admission."""
 
     manager: SessionManager
+    pages_answered: int
 
     @property
     def admission(self) -> _Admission: ...
@@ -161,6 +163,20 @@ class _Collector(Collector):
             "logpager_searches_queued",
             "Searches waiting for a free search slot.",
             value=self._tools.admission.queued,
+        )
+        # With `serve --workers N` every worker answers /metrics for itself: the pid tells
+        # which one a scrape reached, and the page count what it served.
+        process = GaugeMetricFamily(
+            "logpager_server_process",
+            "The server process this scrape reached (1, labelled with its pid).",
+            labels=["pid"],
+        )
+        process.add_metric([str(os.getpid())], 1)
+        yield process
+        yield CounterMetricFamily(
+            "logpager_page_calls",
+            "get_nth_page calls this process answered (errors included).",
+            value=self._tools.pages_answered,
         )
         yield GaugeMetricFamily(
             "logpager_process_tree_rss_bytes",

@@ -45,6 +45,7 @@ from logpager.search.datadir import ingest_hint, list_archive_ids
 __all__ = [
     "STOP_SIGNALS",
     "bind_http_sockets",
+    "bind_worker_sockets",
     "check_data_dir",
     "run_until_stopped",
     "serve_http",
@@ -92,7 +93,41 @@ def _address(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def bind_http_sockets(host: str, port: int) -> list[socket.socket]:
+def bind_worker_sockets(host: str, port: int, workers: int) -> list[list[socket.socket]]:
+    """
+    Binds one set of listening sockets per worker process, all on the same port with
+    ``SO_REUSEPORT``: the kernel then spreads new connections over the workers evenly (by a
+    hash of the client's address and port). One socket shared by all workers was the
+    alternative: every idle worker wakes for each connection and whichever runs first
+    accepts it, so the spread depends on scheduling rather than on the connections.
+
+    The port is first bound without ``SO_REUSEPORT``, so that a port any other process
+    listens on is refused as :func:`bind_http_sockets` refuses it, and a second logpager
+    started on the same port does not silently share its connections with this one.
+
+    :param host: Bind address or name (``""`` for every interface).
+    :param port: TCP port; ``0`` picks a free one.
+    :param workers: How many sets to bind.
+    :return: One list of listening sockets per worker; the caller owns (and closes) them.
+    :raise ServerStartupError: As :func:`bind_http_sockets`.
+    """
+    probe = bind_http_sockets(host, port)
+    port = int(probe[0].getsockname()[1])
+    for sock in probe:
+        sock.close()
+    sets: list[list[socket.socket]] = []
+    try:
+        for _ in range(workers):
+            sets.append(bind_http_sockets(host, port, reuse_port=True))
+    except BaseException:
+        for sockets in sets:
+            for sock in sockets:
+                sock.close()
+        raise
+    return sets
+
+
+def bind_http_sockets(host: str, port: int, *, reuse_port: bool = False) -> list[socket.socket]:
     """
     Binds and listens on every address ``host`` resolves to, as uvicorn itself would.
 
@@ -101,6 +136,7 @@ def bind_http_sockets(host: str, port: int) -> list[socket.socket]:
 
     :param host: Bind address or name (``""`` for every interface).
     :param port: TCP port; ``0`` picks a free one (shared by all the addresses).
+    :param reuse_port: Set ``SO_REUSEPORT`` (see :func:`bind_worker_sockets`).
     :return: Listening sockets; the caller owns (and closes) them.
     :raise ServerStartupError: If the host does not resolve or an address cannot be bound;
         the message names host and port.
@@ -121,6 +157,8 @@ def bind_http_sockets(host: str, port: int) -> list[socket.socket]:
             # As asyncio does for servers: a restart must not wait out TIME_WAIT, and an IPv6
             # socket must not also claim the IPv4 port that its sibling binds.
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if reuse_port:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
             if family == socket.AF_INET6:
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
             address = resolved
@@ -175,6 +213,7 @@ async def serve_http(
     host: str,
     shutdown_grace_seconds: int,
     access_log: bool = False,
+    http: str | type[asyncio.Protocol] = "h11",
 ) -> None:
     """
     Serves an ASGI app on listening sockets until a stop signal or cancellation.
@@ -184,6 +223,9 @@ async def serve_http(
     :param host: The configured host, for the log line.
     :param shutdown_grace_seconds: Time open requests get to finish once a stop is asked.
     :param access_log: Log every request (uvicorn's access log).
+    :param http: uvicorn's HTTP protocol (``h11``, or a protocol class, see
+        :meth:`logpager.server.httpstack.HttpStack.protocol`); the event loop is the one this
+        runs in.
     """
     try:
         port = int(sockets[0].getsockname()[1])
@@ -195,6 +237,7 @@ async def serve_http(
             # The MCP endpoint has no WebSocket route; not loading a WebSocket stack keeps
             # its import (and its deprecation warnings) out of the process.
             ws="none",
+            http=http,
             timeout_graceful_shutdown=shutdown_grace_seconds,
             log_level=fastmcp.settings.log_level.lower(),
             access_log=access_log,
@@ -343,7 +386,11 @@ class _Stopper:
             self._task.uncancel()
 
 
-def run_until_stopped(main: Coroutine[Any, Any, None]) -> None:
+def run_until_stopped(
+    main: Coroutine[Any, Any, None],
+    *,
+    loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None,
+) -> None:
     """
     Runs ``main`` in a new event loop; SIGTERM or SIGINT stop it cleanly.
 
@@ -352,16 +399,20 @@ def run_until_stopped(main: Coroutine[Any, Any, None]) -> None:
     Either way this returns normally, so the process exits 0.
 
     :param main: The coroutine to run (e.g. ``run_server_async(settings)``).
+    :param loop_factory: What makes the event loop (None: asyncio's default), e.g.
+        ``uvloop.new_event_loop`` (see :mod:`logpager.server.httpstack`).
     """
     if threading.current_thread() is not threading.main_thread():
-        asyncio.run(main)
+        with asyncio.Runner(loop_factory=loop_factory) as runner:
+            runner.run(main)
         return
     stopper = _Stopper()
-    # Installed before asyncio.run, so the runner does not install its own SIGINT handler,
+    # Installed before the runner starts, so it does not install its own SIGINT handler,
     # which would end in a KeyboardInterrupt traceback.
     previous = {sig: signal.signal(sig, stopper.handle) for sig in STOP_SIGNALS}
     try:
-        asyncio.run(stopper.run(main))
+        with asyncio.Runner(loop_factory=loop_factory) as runner:
+            runner.run(stopper.run(main))
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -6,8 +6,10 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import os
+import socket
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import fastmcp
@@ -17,15 +19,17 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from logpager.errors import ServerStartupError
+from logpager.errors import ServerStartupError, SettingsError
 from logpager.memory.allocators import configure_allocators
 from logpager.search.datadir import list_archive_ids
 from logpager.server import client_gone
 from logpager.server.app import create_server
 from logpager.server.auth import build_auth_provider
 from logpager.server.heap import freeze_startup_heap
+from logpager.server.httpstack import choose_http_stack
 from logpager.server.process import (
     bind_http_sockets,
+    bind_worker_sockets,
     check_data_dir,
     run_until_stopped,
     serve_http,
@@ -81,7 +85,12 @@ def check_exposure(host: str, *, authenticated: bool, allow_unauthenticated: boo
     raise ServerStartupError(msg)
 
 
-async def run_server_async(settings: Settings, *, server: FastMCP | None = None) -> None:
+async def run_server_async(
+    settings: Settings,
+    *,
+    server: FastMCP | None = None,
+    sockets: list[socket.socket] | None = None,
+) -> None:
     """
     Serves over ``settings.transport`` until cancelled, or until the input ends (stdio) or a
     stop signal arrives (HTTP); cancellation stops gracefully over stdio.
@@ -95,6 +104,8 @@ async def run_server_async(settings: Settings, *, server: FastMCP | None = None)
         ``shutdown_grace_seconds``, the ``auth_*`` settings and ``allow_unauthenticated``.
     :param server: The server to run (default: ``create_server(settings)``); over HTTP, its
         own ``auth`` is what the address check counts.
+    :param sockets: HTTP: listening sockets already bound (a worker of
+        :func:`run_server`'s ``workers``); default: bind ``host`` and ``port`` here.
     :raise ServerStartupError: If the data directory holds no archives, the HTTP address is
         not loopback and nothing checks tokens, or it (or the stdio metrics port) cannot be
         bound; the message is one line meant for a person.
@@ -118,14 +129,19 @@ async def run_server_async(settings: Settings, *, server: FastMCP | None = None)
         authenticated=auth is not None,
         allow_unauthenticated=settings.allow_unauthenticated,
     )
-    sockets = bind_http_sockets(settings.host, settings.port)
-    _announce(settings, sockets[0].getsockname()[1])
+    if sockets is None:
+        sockets = bind_http_sockets(settings.host, settings.port)
+        _announce(settings, sockets[0].getsockname()[1])
+    stack = choose_http_stack(settings.http_stack)
     try:
         server = server if server is not None else create_server(settings, auth=auth)
         app = server.http_app(
             transport="http",
-            # Handshake-era sessions are keyed by Mcp-Session-Id; stateless HTTP would drop it.
-            stateless_http=False,
+            # One process: handshake-era sessions are keyed by Mcp-Session-Id, which lives in
+            # this process. Several workers: stateless, so that any worker answers any
+            # request (see logpager.server.workers).
+            stateless_http=settings.workers > 1,
+            json_response=settings.json_response,
             # Validate Host and Origin on every request (DNS rebinding), whatever the bind
             # address; FastMCP's default leaves it off.
             host_origin_protection=True,
@@ -140,12 +156,28 @@ async def run_server_async(settings: Settings, *, server: FastMCP | None = None)
     # object is ours: its graceful stop on SIGTERM/SIGINT ends with exit status 0 (see
     # logpager.server.process). The app's own lifespan runs the server's lifespan.
     freeze_startup_heap(settings.gc_freeze)
+    _log_stack(settings, stack.http)
     await serve_http(
         app,
         sockets,
         host=settings.host,
         shutdown_grace_seconds=settings.shutdown_grace_seconds,
         access_log=settings.access_log,
+        http=stack.protocol(),
+    )
+
+
+def _log_stack(settings: Settings, http: str) -> None:
+    """Logs the event loop this process runs on (the one running, whatever chose it) and the
+    HTTP parser it serves with."""
+    loop = type(asyncio.get_running_loop())
+    logger.info(
+        "HTTP stack: %s event loop (%s), %s HTTP parser (http_stack=%s); process %d",
+        loop.__module__.split(".")[0],
+        loop.__qualname__,
+        http,
+        settings.http_stack,
+        os.getpid(),
     )
 
 
@@ -185,10 +217,64 @@ def run_server(settings: Settings, *, server: FastMCP | None = None) -> None:
 
     :param settings: Settings.
     :param server: The server to run (default: ``create_server(settings)``).
-    :raise ServerStartupError: As :func:`run_server_async`, before anything is served.
+    :raise ServerStartupError: As :func:`run_server_async`, before anything is served; or
+        ``workers`` > 1 with a ``server`` built already (each worker builds its own).
     :raise SettingsError: As :func:`run_server_async`.
+    :raise WorkerFailedError: With ``workers`` > 1, if a worker ended on its own.
     """
-    run_until_stopped(run_server_async(settings, server=server))
+    problem = settings.workers_problem()
+    if problem is not None:  # settings made in code, not by load_settings
+        raise SettingsError(f"invalid settings: {problem}")
+    loop_factory = None
+    if settings.transport == "http":
+        loop_factory = choose_http_stack(settings.http_stack).loop_factory()
+        if settings.workers > 1:
+            if server is not None:
+                msg = "workers > 1 builds one server per worker: pass no server object"
+                raise ServerStartupError(msg)
+            _run_workers(settings, loop_factory)
+            return
+    run_until_stopped(run_server_async(settings, server=server), loop_factory=loop_factory)
+
+
+def _run_workers(
+    settings: Settings, loop_factory: Callable[[], asyncio.AbstractEventLoop] | None
+) -> None:
+    """
+    Runs ``settings.workers`` HTTP server processes on one port (see
+    :mod:`logpager.server.workers`); what can fail at startup fails here, once, before any
+    worker is forked.
+
+    :param settings: Settings (``transport`` http, ``workers`` > 1, a Redis ``store_url``).
+    :param loop_factory: The workers' event loop.
+    :raise ServerStartupError: As :func:`run_server_async`.
+    :raise WorkerFailedError: If a worker ended on its own.
+    """
+    from logpager.server.workers import supervise_workers
+
+    if not hasattr(os, "fork") or not hasattr(socket, "SO_REUSEPORT"):
+        msg = "workers > 1 needs fork() and SO_REUSEPORT (Linux, macOS): run one per port"
+        raise ServerStartupError(msg)
+    check_data_dir(settings.data_dir)
+    check_exposure(
+        settings.host,
+        authenticated=build_auth_provider(settings) is not None,
+        allow_unauthenticated=settings.allow_unauthenticated,
+    )
+    socket_sets = bind_worker_sockets(settings.host, settings.port, settings.workers)
+    _announce(settings, socket_sets[0][0].getsockname()[1])
+    logger.info(
+        "Serving with %d worker processes sharing the session store; stateless HTTP (no "
+        "Mcp-Session-Id), so any worker answers any request",
+        settings.workers,
+    )
+    # Frozen before the fork: the workers share these pages and never walk these objects.
+    freeze_startup_heap(settings.gc_freeze)
+
+    def serve(_index: int, sockets: list[socket.socket]) -> None:
+        run_until_stopped(run_server_async(settings, sockets=sockets), loop_factory=loop_factory)
+
+    supervise_workers(socket_sets, serve)
 
 
 class _SideServer(uvicorn.Server):

@@ -55,6 +55,8 @@ class Tools:
         self.backend = backend
         self.governor = governor
         self.observer = SearchObserver()
+        self.pages_answered = 0
+        """``get_nth_page`` calls answered, errors included (``GET /metrics``)."""
         engine = self._engine_settings()
         # Read by the metrics (running, queued) as well as by searches.
         self.admission = Admission(engine.max_concurrent_searches, engine.max_queued_searches)
@@ -171,6 +173,7 @@ class Tools:
         """
         # page_index is checked by the session manager once the result is known, so that the
         # error names the valid range.
+        self.pages_answered += 1
         return answer(
             lambda: self._page(ctx, page_index, result_handle, max_item_chars),
             failure="while paging",

@@ -54,6 +54,31 @@ class Settings(
     # which flag, variable or profile to change.
     _sources: dict[str, str] = PrivateAttr(default_factory=dict)
 
+    def workers_problem(self) -> str | None:
+        """
+        Checks ``workers`` against the settings it needs. Not a validator: those also run on
+        the environment's values alone, before a flag has given ``--transport`` or
+        ``--store``; :func:`~logpager.settings.load_settings` runs this on the whole, and the
+        server again before it starts.
+
+        :return: What is wrong, naming the flags that fix it and where ``workers`` came
+            from; None if nothing is.
+        """
+        if self.workers == 1:
+            return None
+        given = f"workers {self.workers} (from {self.source_of('workers')})"
+        if self.transport != "http":
+            return (
+                f"{given} needs the HTTP transport: pass --transport http (or "
+                "LOGPAGER_TRANSPORT=http), or leave workers at 1"
+            )
+        if self.store_url is None or not self.store_url.startswith("redis"):
+            return (
+                f"{given} needs a session store every worker process shares: pass --store "
+                "redis://HOST:PORT/DB (or LOGPAGER_STORE_URL), or leave workers at 1"
+            )
+        return None
+
     def record_sources(self, sources: Mapping[str, str]) -> None:
         """
         :param sources: Where values came from, by setting name (``--data-dir``,

@@ -139,4 +139,7 @@ def load_settings(
     except ValidationError as exc:
         raise SettingsError(_format_validation_error(exc, sources)) from exc
     settings.record_sources(sources)
+    problem = settings.workers_problem()
+    if problem is not None:
+        raise SettingsError(f"invalid settings: {problem}")
     return settings

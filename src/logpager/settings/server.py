@@ -36,6 +36,34 @@ class ServerFields(BaseModel):
     access_log: bool = Field(
         False, description="HTTP: log every request (uvicorn's access log) on stderr."
     )
+    # uvloop and httptools: 1.63 ms of server CPU per page against 1.76 with asyncio and h11
+    # (8 alternating rounds, 8 clients; benchmarks/bench_workers.py, README); 'standard' is
+    # there to compare against, or to rule them out.
+    http_stack: Literal["auto", "standard"] = Field(
+        "auto",
+        description="HTTP: 'auto' runs on uvloop and httptools where they import; 'standard' "
+        "on asyncio's own event loop and the pure-Python h11.",
+    )
+    # Off by default: a 2026-07-28 request answered as an event stream runs its handler beside
+    # a watch for the client leaving (which cancels a search) and can carry progress
+    # notifications and keep-alive pings; plain JSON skips that task group: 1.44 against 1.78
+    # ms of server CPU per page (one process, 8 clients, 4 alternating rounds), 1.83 against
+    # 1.91-2.04 with --workers 2 (benchmarks/bench_workers.py).
+    json_response: bool = Field(
+        False,
+        description="HTTP: answer every request with plain JSON, never an event stream: less "
+        "CPU per call, but no progress notifications during a search, no search cancelled "
+        "when its client leaves, and no keep-alive pings while a long search runs.",
+    )
+    # One process serves pages on one core (one event loop, one GIL); more cores need more
+    # processes, which must share sessions through a store (checked in Settings).
+    workers: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="HTTP: server processes on the one port (more than 1 needs a Redis "
+        "store_url; they serve stateless HTTP, see ARCHITECTURE.md).",
+    )
     # Python's collector walks every object made at import (~128k) in each full collection:
     # one every ~1.2 s under paging load stopped everything for 83-100 ms, the p99 tail of a
     # page. Frozen after startup, those objects are never walked again: p99 at 8 clients went
