@@ -25,6 +25,7 @@ from logpager.search.datadir import list_archive_ids
 from logpager.server import client_gone
 from logpager.server.app import create_server
 from logpager.server.auth import build_auth_provider
+from logpager.server.gil import set_switch_interval
 from logpager.server.heap import freeze_startup_heap
 from logpager.server.httpstack import choose_http_stack
 from logpager.server.process import (
@@ -85,6 +86,13 @@ def check_exposure(host: str, *, authenticated: bool, allow_unauthenticated: boo
     raise ServerStartupError(msg)
 
 
+def _prepare_process(settings: Settings) -> None:
+    """The process-wide knobs set before serving: allocators, log filters, thread switching."""
+    configure_allocators(settings)
+    client_gone.install()
+    set_switch_interval(settings.gil_switch_interval_seconds)
+
+
 async def run_server_async(
     settings: Settings,
     *,
@@ -112,8 +120,7 @@ async def run_server_async(
     :raise SettingsError: If the ``auth_*`` settings cannot be used.
     """
     check_data_dir(settings.data_dir)
-    configure_allocators(settings)
-    client_gone.install()
+    _prepare_process(settings)
     if settings.transport == "stdio":
         _announce(settings, None)
         server = server if server is not None else create_server(settings)
