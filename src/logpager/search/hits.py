@@ -77,9 +77,7 @@ class HitCollector:
         self._max_segments = settings.streaming_max_segments
         self.in_order: InOrderHits | None = None
         """The hits' way to the streaming build, while they arrive in order (else None)."""
-        if stream is not None:
-            stream.clear()
-            self.in_order = InOrderHits(stream, settings.streaming_max_segments)
+        self._restart_stream()
 
     @property
     def streamed(self) -> bool:
@@ -88,9 +86,11 @@ class HitCollector:
 
     @property
     def archive_ids(self) -> set[str]:
-        """:return: Every archive that reported a hit."""
-        streamed = self.in_order.archive_ids if self.in_order is not None else set()
-        return set(self.runs.archive_names) | streamed
+        """
+        :return: Every archive whose hits went to the sorted runs (a streamed hit's archive
+            is one of those searched, which the outcome names anyway).
+        """
+        return set(self.runs.archive_names)
 
     def add(self, rows: Rows) -> None:
         """
@@ -127,6 +127,10 @@ class HitCollector:
         self._sample = []
         self.runs.clear()
         self.total = 0
+        self._restart_stream()
+
+    def _restart_stream(self) -> None:
+        """Empties the streaming build (if any) and feeds the next hits to it."""
         if self._stream is not None:
             self._stream.clear()
             self.in_order = InOrderHits(self._stream, self._max_segments)

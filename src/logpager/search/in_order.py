@@ -53,8 +53,6 @@ class InOrderHits:
     def __init__(self, build: StreamingBuild, max_segments: int) -> None:
         self.build = build
         self.max_segments = max_segments
-        self.archive_ids: set[str] = set()
-        """Every archive of a hit offered."""
 
     def offer(self, block: pa.RecordBatch) -> pa.RecordBatch | None:
         """
@@ -64,9 +62,7 @@ class InOrderHits:
             once the cap is full); else the hits from the first part that does not fit on,
             none of which was taken.
         """
-        archives = block.column(ARCHIVE_ID)
-        self.archive_ids.update(pc.unique(archives).to_pylist())
-        for start, stop in _parts(archives):
+        for start, stop in _parts(block.column(ARCHIVE_ID)):
             if not self._take(block.slice(start, stop - start)):
                 return block.slice(start)
         return None
@@ -78,10 +74,9 @@ class InOrderHits:
             # Mostly skipped: an archive's hits come oldest first, one part one archive.
             part = part.take(pc.sort_indices(part, sort_keys=_OLDEST_FIRST))
             keys = part.column(HIT_KEY).to_numpy(zero_copy_only=False)
-        rows = part
         # One archive a part: its ranking is (key, event index) with the archive alongside.
-        archive = str(rows.column(ARCHIVE_ID)[0].as_py())
-        indexes = rows.column(LOG_EVENT_INDEX).to_numpy(zero_copy_only=False)
+        archive = str(part.column(ARCHIVE_ID)[0].as_py())
+        indexes = part.column(LOG_EVENT_INDEX).to_numpy(zero_copy_only=False)
         lo = (int(keys[0]), archive, int(indexes[0]))
         hi = (int(keys[-1]), archive, int(indexes[-1]))
         build, segments = self.build, self.build.segments
@@ -93,13 +88,13 @@ class InOrderHits:
         if current is not None and lo[1] == current.hi[1] and lo > current.hi:
             above = segments.index(current) - 1
             if above < 0 or hi < segments[above].lo:
-                build.extend(_as_results(rows), hi)
+                build.extend(_as_results(part), hi)
                 return True
         place = sum(1 for segment in segments if segment.lo > hi)
         fits = all(segment.hi < lo for segment in segments[place:])
         if not fits or len(segments) >= self.max_segments:
             return False
-        build.start(_as_results(rows), lo, hi, place)
+        build.start(_as_results(part), lo, hi, place)
         return True
 
     def give_back(self) -> Iterator[pa.RecordBatch]:
