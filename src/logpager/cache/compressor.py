@@ -72,6 +72,15 @@ class ChunkCompressor:
             # Prepared once here, so each compressing task starts without digesting it again.
             self._zstd_dict.precompute_compress(level=self._settings.zstd_level)
 
+    def submit_chunks(self, packed: list[bytes]) -> Future[list[bytes]]:
+        """
+        Compresses laid-out chunks in a worker thread, with the level and dictionary in use.
+
+        :param packed: The chunks' bytes.
+        :return: Their zstd frames, in order, sized for the worst case.
+        """
+        return self.submit(compress_chunks, packed, self._settings.zstd_level, self._zstd_dict)
+
     def compress(self, groups: list[pa.Table], chunk_rows: int, *, parallel: bool) -> None:
         """
         Lays out stored groups (here: numpy work that mostly holds the GIL) and compresses
@@ -91,13 +100,12 @@ class ChunkCompressor:
             for start in range(0, group.num_rows, size)
         ]
         packed = [chunk for group in groups for chunk in pack_chunks(group, size)]
-        level, zstd_dict = self._settings.zstd_level, self._zstd_dict
         if parallel or self._pool is not None:
-            future = self.submit(compress_chunks, packed, level, zstd_dict)
+            future = self.submit_chunks(packed)
         else:
             # Small results are done before a thread would have started.
             future = Future()
-            future.set_result(compress_chunks(packed, level, zstd_dict))
+            future.set_result(compress_chunks(packed, self._settings.zstd_level, self._zstd_dict))
         self._in_flight.append((future, rows))
         # One group queued per thread at most: bounds the encoded rows held meanwhile.
         self.collect(keep_in_flight=self._settings.compression_threads)

@@ -29,14 +29,13 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import zstandard
 
 from logpager.cache.builder import ResultBuilder
 from logpager.cache.codec.contexts import decompress
 from logpager.cache.codec.decode import decode_chunk_bytes
 from logpager.cache.codec.encode import encode_group
 from logpager.cache.codec.layout import pack_chunks
-from logpager.cache.compressor import ChunkCompressor, compress_chunks
+from logpager.cache.compressor import ChunkCompressor
 from logpager.cache.dictionary import train_dictionary
 from logpager.cache.result import QueryResult
 from logpager.schema import RESULT_SCHEMA
@@ -53,7 +52,7 @@ class StreamSegment:
     :param hi: The caller's ranking of its newest row.
     """
 
-    __slots__ = ("closed", "held", "held_bytes", "held_rows", "hi", "lo", "untrained")
+    __slots__ = ("closed", "held", "held_rows", "hi", "lo", "untrained")
 
     def __init__(self, lo: Any, hi: Any) -> None:
         self.lo = lo
@@ -61,7 +60,6 @@ class StreamSegment:
         self.held: deque[bytes] = deque()
         """Compressed chunks, oldest first: all full but the newest once closed."""
         self.held_rows = 0
-        self.held_bytes = 0
         self.untrained: list[pa.Table] = []
         """Encoded groups, oldest first, waiting for the dictionary."""
         self.closed = False
@@ -115,7 +113,6 @@ class StreamingBuild:
         self._held_bytes = 0
         self._dictionary_known = False
         self._dictionary: bytes | None = None
-        self._zstd_dict: zstandard.ZstdCompressionDict | None = None
 
     @property
     def held_rows(self) -> int:
@@ -290,8 +287,7 @@ class StreamingBuild:
         # are listed oldest first, as a segment holds them.
         packed = pack_chunks(stored, self.chunk_rows)
         packed.reverse()
-        level = self._settings.zstd_level
-        future = self._workers.submit(compress_chunks, packed, level, self._zstd_dict)
+        future = self._workers.submit_chunks(packed)
         self._in_flight.append((future, stored.num_rows, segment))
         self._in_flight_rows += stored.num_rows
 
@@ -316,9 +312,7 @@ class StreamingBuild:
             return
         self._dictionary_known = True
         self._dictionary = dictionary
-        if dictionary:
-            self._zstd_dict = zstandard.ZstdCompressionDict(dictionary)
-            self._zstd_dict.precompute_compress(level=self._settings.zstd_level)
+        self._workers.use_dictionary(dictionary)
         self._untrained_rows = 0
         for segment in self.segments:
             held, segment.untrained = segment.untrained, []
@@ -336,7 +330,6 @@ class StreamingBuild:
                 # Exact-size copies: the worker's frames are sized for the worst case.
                 chunk = memoryview(compressed).tobytes()
                 segment.held.append(chunk)
-                segment.held_bytes += len(chunk)
                 self._held_bytes += len(chunk)
             segment.held_rows += rows
             self._in_flight_rows -= rows
@@ -359,7 +352,6 @@ class StreamingBuild:
             if not (over_cap or over_limit) or self._held_rows == rows:
                 break
             chunk = oldest.held.popleft()
-            oldest.held_bytes -= len(chunk)
             oldest.held_rows -= rows
             self._held_bytes -= len(chunk)
             self._held_rows -= rows
