@@ -1,4 +1,4 @@
-"""The session cache's results: compressed, page-aligned chunks of Arrow-derived columns.
+"""The session cache's results: compressed chunks of Arrow-derived columns, whole rows each.
 
 :class:`QueryResult` (:mod:`~logpager.cache.result`) is one cached result, served a page at
 a time (:mod:`~logpager.cache.paging`) from chunks it decodes into a small LRU

@@ -371,7 +371,8 @@ class QueryResult:
     def _format_rows(self, chunk_index: int, start: int, stop: int) -> list[str]:
         """Formats rows ``start:stop`` of one chunk as the reference's item lines."""
         chunk = self._decoded_chunk(chunk_index)
-        # Iteration asks for whole chunks; the last one may be short.
+        # Never past the chunk's rows: the last one may be short, and a streamed result's
+        # oldest chunk of a segment too.
         return chunk.items(start, min(stop, chunk.num_rows), self._link_parts)
 
     def check(self) -> None:

@@ -59,7 +59,8 @@ class MemoryFields(BaseModel):
     # glibc raises its mmap threshold (from 128 KiB up to 32 MiB) each time a large mmap'd
     # block is freed, so later large blocks stay in the heap. Fixed at 128 KiB for clp-s, a
     # search of 300,000 events in 2 MiB archives peaked at 23 MB against 33, in the same time
-    # (ratio 1.02, within noise), and the edge soak's tree at 224 MiB against 231-232. The same
+    # (ratio 1.02, within noise); the edge soak's tree peaked at 228-229 MiB against 231-232 in
+    # runs of the same hour (the soak's peak is the server's, while clp-s runs). The same
     # threshold in the server made its searches 1.25x slower (every large Arrow or zstd buffer
     # an mmap and fresh pages) for 5 MiB less peak: measured and rejected
     # (benchmarks/bench_malloc.py).
