@@ -1,7 +1,8 @@
 """``scripts/bench.sh``: runs the gated benchmark suite and checks, records or reports its figures.
 
 The suite (:data:`SUITE`) runs in one pytest process at one of two sizes (:data:`SIZES`):
-``full`` (a few minutes) or ``quick`` (CI's check, ~2 minutes on a quiet 2-core host, up to ~3 under load).
+``full`` (a few minutes) or ``quick`` (CI's check, ~2 minutes on a quiet 2-core host, ~3
+under load).
 Sizes are ``LOGPAGER_BENCH_*`` variables; one already set in the environment wins. Each run
 writes pytest-benchmark's JSON under ``.benchmarks/gate/`` and prints its figures; the
 baseline (``benchmarks/baseline.json``) holds one section per size.
@@ -136,7 +137,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="the smaller size, CI's check (~2 minutes, ~3 under load; default: the full size, a few minutes)",
+        help="the smaller size, CI's check (~2 minutes, ~3 under load; default: the full "
+        "size, a few minutes)",
     )
     action = parser.add_mutually_exclusive_group()
     action.add_argument(
