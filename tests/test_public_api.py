@@ -61,6 +61,7 @@ EXPECTED = {
     "InvalidTimestampError",
     "IngestError",
     "ServerStartupError",
+    "WorkerFailedError",
     "__version__",
 }
 

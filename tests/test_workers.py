@@ -13,7 +13,6 @@ import os
 import re
 import signal
 import subprocess
-import urllib.request
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -29,11 +28,10 @@ from harness.redis import RedisServer
 from harness.servers import clean_env, http_server, run_serve, serve_command
 from logpager.server.httpstack import choose_http_stack
 from logpager.server.process import bind_worker_sockets
+from tests.support.scrape import get, samples
 
 QUERY = "message: *error*"
 PAGES_PER_ERA = 24
-_PROCESS = re.compile(r'^logpager_server_process\{pid="(\d+)"\} 1', re.MULTILINE)
-_PAGE_CALLS = re.compile(r"^logpager_page_calls_total (\S+)", re.MULTILINE)
 
 
 @dataclass
@@ -81,15 +79,14 @@ async def serve_workers(
             await process.wait()
 
 
-def scrape(port: int) -> tuple[int, float]:
+async def scrape(port: int) -> tuple[int, float]:
     """:return: The pid of the worker that answered ``GET /metrics`` (on a new connection)
     and its page calls."""
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
-        text = answer.read().decode()
-    pid, calls = _PROCESS.search(text), _PAGE_CALLS.search(text)
-    assert pid is not None
-    assert calls is not None
-    return int(pid.group(1)), float(calls.group(1))
+    status, text = await get(f"http://127.0.0.1:{port}/metrics")
+    assert status == 200
+    values = samples(text)
+    (pid,) = [dict(labels)["pid"] for name, labels in values if name == "logpager_server_process"]
+    return int(pid), values[("logpager_page_calls_total", ())]
 
 
 async def scrape_each_worker(workers: Workers) -> dict[int, float]:
@@ -97,7 +94,7 @@ async def scrape_each_worker(workers: Workers) -> dict[int, float]:
     expected = set(workers.workers())
     seen: dict[int, float] = {}
     for _ in range(200):  # each scrape reaches one of 2 workers at random: 2**-199 to miss one
-        pid, calls = await asyncio.to_thread(scrape, workers.port)
+        pid, calls = await scrape(workers.port)
         seen[pid] = calls
         if set(seen) == expected:
             return seen

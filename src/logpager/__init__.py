@@ -33,6 +33,7 @@ from logpager.errors import (
     SettingsError,
     StoreUnavailableError,
     UnknownHandleError,
+    WorkerFailedError,
 )
 from logpager.ingest import FileSummary, IngestReport, TimestampSpec, ingest
 from logpager.memory.governor import MemoryGovernor
@@ -91,6 +92,7 @@ __all__ = [
     "Tombstone",
     "TombstoneReason",
     "UnknownHandleError",
+    "WorkerFailedError",
     "__version__",
     "ingest",
     "load_settings",

@@ -60,6 +60,7 @@ __all__ = [
     "SettingsError",
     "StoreUnavailableError",
     "UnknownHandleError",
+    "WorkerFailedError",
 ]
 
 INSTRUCTIONS_REQUIRED_TEXT = (
@@ -252,6 +253,11 @@ class IngestError(LogpagerError):
 
 class ServerStartupError(LogpagerError):
     """The server cannot start: nothing to search, or the HTTP address cannot be bound."""
+
+
+class WorkerFailedError(LogpagerError):
+    """A worker process of ``serve --workers N`` ended without being asked to; the others
+    were stopped."""
 
 
 class InvalidArgumentError(LogpagerError):

@@ -41,7 +41,7 @@ import sys
 from collections.abc import Callable
 from types import FrameType
 
-from logpager.errors import LogpagerError
+from logpager.errors import WorkerFailedError
 from logpager.server.process import STOP_SIGNALS
 
 __all__ = ["WorkerFailedError", "supervise_workers"]
@@ -50,10 +50,6 @@ logger = logging.getLogger(__name__)
 
 # prctl(2): deliver a signal to this process when its parent exits.
 _PR_SET_PDEATHSIG = 1
-
-
-class WorkerFailedError(LogpagerError):
-    """A worker process ended without being asked to; the others were stopped."""
 
 
 def _die_with_parent(parent: int) -> None:
