@@ -224,13 +224,49 @@ class ResultBuilder:
         self.close()
         received = self.rows_received
         matches = max(total_matches if total_matches is not None else received, received)
-        return QueryResult(
-            chunks=self._compressor.chunks,
+        return self.result_of(
+            self._compressor.chunks,
             archive_names=self._archive_names,
             dictionary=self._dictionary,
             num_items=self._compressor.kept_rows,
-            num_total_matches=matches,
+            total_matches=matches,
+            archive_ids=archive_ids,
+        )
+
+    def result_of(
+        self,
+        chunks: list[bytes],
+        *,
+        archive_names: list[str],
+        dictionary: bytes | None,
+        num_items: int,
+        total_matches: int,
+        archive_ids: Sequence[str] | None,
+        segments: list[tuple[int, int, int]] | None = None,
+    ) -> QueryResult:
+        """
+        The result of chunks built for this builder's spec and settings (this builder's own,
+        or a streaming build's that shares its spec, dictionary sample and clock).
+
+        :param chunks: The compressed chunks, in result order.
+        :param archive_names: The archive names the chunks' archive codes index.
+        :param dictionary: The chunks' zstd dictionary, if any.
+        :param num_items: Rows the result serves.
+        :param total_matches: Every match the engine counted (at least ``num_items``).
+        :param archive_ids: The archives the search covered (``None``: the spec's).
+        :param segments: Where items lie in the chunks (see
+            :class:`~logpager.cache.alignment.ChunkAlignment`); ``None``: chunks of whole
+            pages from the newest row.
+        :return: The compressed, pageable result.
+        """
+        return QueryResult(
+            chunks=chunks,
+            archive_names=archive_names,
+            dictionary=dictionary,
+            num_items=num_items,
+            num_total_matches=total_matches,
             chunk_rows=self.chunk_rows,
+            segments=segments,
             spec=self.spec if archive_ids is None else self.spec.with_archives(archive_ids),
             link_template=self._settings.link_template,
             decoded_capacity=self._settings.decoded_chunk_cache_size,

@@ -212,21 +212,15 @@ class StreamingBuild:
             alignment.append((rows, len(chunks), lead))
             chunks.extend(reversed(segment.held))
             rows += segment.held_rows
-        builder = self._builder
-        spec = builder.spec if archive_ids is None else builder.spec.with_archives(archive_ids)
         num_items = min(rows, self.cap)
-        return QueryResult(
-            chunks=chunks,
+        return self._builder.result_of(
+            chunks,
             archive_names=self._archive_names,
             dictionary=self._dictionary,
             num_items=num_items,
-            num_total_matches=max(total_matches, num_items),
-            chunk_rows=self.chunk_rows,
+            total_matches=max(total_matches, num_items),
+            archive_ids=archive_ids,
             segments=alignment,
-            spec=spec,
-            link_template=self._settings.link_template,
-            decoded_capacity=self._settings.decoded_chunk_cache_size,
-            clock=builder.clock,
         )
 
     def close(self) -> None:
