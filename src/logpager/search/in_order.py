@@ -26,16 +26,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from logpager.cache.streaming import StreamingBuild
-from logpager.schema import ARCHIVE_ID, LOG_EVENT_INDEX, MESSAGE, RESULT_SCHEMA, TIMESTAMP
-from logpager.search.ranking import HIT_KEY, NO_TIMESTAMP
+from logpager.schema import ARCHIVE_ID, LOG_EVENT_INDEX
+from logpager.search.ranking import HIT_KEY, as_results, results_as_hits
 
 __all__ = ["InOrderHits"]
 
 Rank = tuple[int, str, int]
 """A hit's place in the ranking: key, archive id, event index (greater: newer)."""
 
-_NO_TIMESTAMP_KEY = pa.scalar(NO_TIMESTAMP, pa.int64())
-_NULL_TIMESTAMP = pa.scalar(None, pa.int64())
 # Ascending on every ranking column: oldest first, ties as the ranking breaks them (archive
 # id, then event index; Arrow orders UTF-8 bytes as Python orders str).
 _OLDEST_FIRST = [(HIT_KEY, "ascending"), (ARCHIVE_ID, "ascending"), (LOG_EVENT_INDEX, "ascending")]
@@ -88,13 +86,13 @@ class InOrderHits:
         if current is not None and lo[1] == current.hi[1] and lo > current.hi:
             above = segments.index(current) - 1
             if above < 0 or hi < segments[above].lo:
-                build.extend(_as_results(part), hi)
+                build.extend(as_results(part), hi)
                 return True
         place = sum(1 for segment in segments if segment.lo > hi)
         fits = all(segment.hi < lo for segment in segments[place:])
         if not fits or len(segments) >= self.max_segments:
             return False
-        build.start(_as_results(part), lo, hi, place)
+        build.start(as_results(part), lo, hi, place)
         return True
 
     def give_back(self) -> Iterator[pa.RecordBatch]:
@@ -104,15 +102,7 @@ class InOrderHits:
         :return: Blocks of hits (as :meth:`offer` takes them), the oldest block first.
         """
         for batch in self.build.give_back():
-            yield pa.RecordBatch.from_arrays(
-                [
-                    pc.fill_null(batch.column(TIMESTAMP), _NO_TIMESTAMP_KEY),
-                    batch.column(MESSAGE),
-                    batch.column(ARCHIVE_ID),
-                    batch.column(LOG_EVENT_INDEX),
-                ],
-                names=[HIT_KEY, MESSAGE, ARCHIVE_ID, LOG_EVENT_INDEX],
-            )
+            yield results_as_hits(batch)
 
 
 def _parts(archives: pa.Array) -> list[tuple[int, int]]:
@@ -124,17 +114,3 @@ def _parts(archives: pa.Array) -> list[tuple[int, int]]:
     cuts = np.flatnonzero(codes[1:] != codes[:-1]) + 1
     bounds = [0, *cuts.tolist(), rows]
     return list(itertools.pairwise(bounds))
-
-
-def _as_results(rows: pa.RecordBatch) -> pa.RecordBatch:
-    """:return: Hits as result rows (a key of :data:`NO_TIMESTAMP` is a null timestamp)."""
-    keys = rows.column(HIT_KEY)
-    return pa.RecordBatch.from_arrays(
-        [
-            pc.if_else(pc.equal(keys, _NO_TIMESTAMP_KEY), _NULL_TIMESTAMP, keys),
-            rows.column(MESSAGE),
-            rows.column(ARCHIVE_ID),
-            rows.column(LOG_EVENT_INDEX),
-        ],
-        schema=RESULT_SCHEMA,
-    )

@@ -13,7 +13,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from logpager.schema import ARCHIVE_ID, LOG_EVENT_INDEX, MESSAGE, RESULT_SCHEMA
+from logpager.schema import ARCHIVE_ID, LOG_EVENT_INDEX, MESSAGE, RESULT_SCHEMA, TIMESTAMP
 
 __all__ = [
     "HIT_KEY",
@@ -21,9 +21,11 @@ __all__ = [
     "Int32s",
     "Int64s",
     "Positions",
+    "as_results",
     "hits_as_results",
     "int64s",
     "rank_order",
+    "results_as_hits",
 ]
 
 HIT_KEY = "key"
@@ -35,6 +37,7 @@ NO_TIMESTAMP = -(2**63)
 # An Arrow scalar, not a Python int: pyarrow converts those anew on every compute call
 # (~60 us each, see logpager.search.hits).
 _NO_TIMESTAMP_KEY = pa.scalar(NO_TIMESTAMP, pa.int64())
+_NULL_TIMESTAMP = pa.scalar(None, pa.int64())
 
 Int64s = npt.NDArray[np.int64]
 Int32s = npt.NDArray[np.int32]
@@ -49,15 +52,42 @@ def hits_as_results(hits: pa.RecordBatch | pa.Table) -> pa.Table:
         copy of the rows, whatever the number of blocks).
     """
     order = pc.sort_indices(hits, sort_keys=[(HIT_KEY, "descending")])
-    rows = hits.take(order)
-    keys = rows.column(HIT_KEY)
-    columns = [
-        pc.if_else(pc.equal(keys, _NO_TIMESTAMP_KEY), pa.scalar(None, pa.int64()), keys),
-        rows.column(MESSAGE),
-        rows.column(ARCHIVE_ID),
-        rows.column(LOG_EVENT_INDEX),
+    return pa.Table.from_arrays(_result_columns(hits.take(order)), schema=RESULT_SCHEMA)
+
+
+def as_results(hits: pa.RecordBatch) -> pa.RecordBatch:
+    """
+    :param hits: Hits as :meth:`~logpager.search.runs.SortedRuns.add` takes them.
+    :return: The same rows, in the same order, with :data:`~logpager.schema.RESULT_SCHEMA`
+        (a key of :data:`NO_TIMESTAMP` becomes a null timestamp).
+    """
+    return pa.RecordBatch.from_arrays(_result_columns(hits), schema=RESULT_SCHEMA)
+
+
+def results_as_hits(rows: pa.RecordBatch) -> pa.RecordBatch:
+    """
+    :param rows: Rows with :data:`~logpager.schema.RESULT_SCHEMA`.
+    :return: The same rows, in the same order, as hits (the inverse of :func:`as_results`).
+    """
+    return pa.RecordBatch.from_arrays(
+        [
+            pc.fill_null(rows.column(TIMESTAMP), _NO_TIMESTAMP_KEY),
+            rows.column(MESSAGE),
+            rows.column(ARCHIVE_ID),
+            rows.column(LOG_EVENT_INDEX),
+        ],
+        names=[HIT_KEY, MESSAGE, ARCHIVE_ID, LOG_EVENT_INDEX],
+    )
+
+
+def _result_columns(hits: pa.RecordBatch | pa.Table) -> list[Any]:
+    keys = hits.column(HIT_KEY)
+    return [
+        pc.if_else(pc.equal(keys, _NO_TIMESTAMP_KEY), _NULL_TIMESTAMP, keys),
+        hits.column(MESSAGE),
+        hits.column(ARCHIVE_ID),
+        hits.column(LOG_EVENT_INDEX),
     ]
-    return pa.Table.from_arrays(columns, schema=RESULT_SCHEMA)
 
 
 def rank_order(keys: Int64s, ranks: Int32s | None, indexes: Int64s) -> Positions:
