@@ -27,6 +27,7 @@ Hierarchy::
     +-- InvalidArgumentError       a tool argument that cannot be used (names the parameter)
     +-- IngestError                a file cannot be ingested (names the file and line)
     +-- ServerStartupError         the server cannot start (no archives, address taken)
+    +-- WorkerFailedError          a worker of serve --workers N ended on its own
 
 ``tests/test_errors.py`` checks this drawing against the classes.
 """
