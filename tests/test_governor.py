@@ -180,6 +180,31 @@ def test_rss_pressure_evicts_but_keeps_the_result_in_use(
     assert manager.metrics.reruns == 0
 
 
+@pytest.mark.parametrize("page_out", [True, False])
+def test_rss_pressure_pages_library_pages_out_at_most_once_an_interval(
+    clock: FakeClock, reader: FakeReader, page_out: bool
+) -> None:
+    _, governor = _setup(
+        clock,
+        reader,
+        memory_budget_bytes=1 << 30,
+        rss_limit_bytes=200 << 20,
+        page_out_library_pages=page_out,
+        library_page_out_interval_seconds=5.0,
+    )
+    per_check = [governor.metrics.library_page_outs]
+    reader.rss_bytes = 300 << 20
+    for step in (1.0, 1.0, 3.5, 1.0):  # checks at 1, 2, 5.5 and 6.5 s: out at 1 and 6.5
+        clock.advance(step)
+        governor.enforce(probe=True)
+        per_check.append(governor.metrics.library_page_outs)
+    reader.rss_bytes = 100 << 20  # pressure gone: nothing more, however long it waits
+    clock.advance(60)
+    governor.enforce(probe=True)
+    per_check.append(governor.metrics.library_page_outs)
+    assert per_check == ([0, 1, 1, 1, 2, 2] if page_out else [0] * 6)
+
+
 def test_host_available_floor_is_pressure(clock: FakeClock, reader: FakeReader) -> None:
     manager, governor = _setup(
         clock, reader, memory_budget_bytes=1 << 30, min_available_bytes=512 << 20

@@ -36,7 +36,7 @@ from typing import Any
 
 from logpager.cache import QueryResult
 from logpager.clock import Clock
-from logpager.memory.allocators import release_free_memory
+from logpager.memory.allocators import page_out_library_pages, release_free_memory
 from logpager.memory.probe import MemoryReader, MemoryReading, PsutilReader
 from logpager.periodic import PeriodicTask
 from logpager.sessions import SessionManager
@@ -113,6 +113,8 @@ class GovernorMetrics:
     decoded_bytes_dropped: int = 0
     results_truncated: int = 0
     """Results stored shorter than their cap because they alone exceeded the budget."""
+    library_page_outs: int = 0
+    """Times clean library pages were paged out under RSS pressure."""
     cache_bytes: int = 0
     """Cache bytes at the last check."""
     peak_cache_bytes: int = 0
@@ -155,6 +157,7 @@ class MemoryGovernor:
         self.budget = Budget.from_settings(self.settings, reading.total_bytes)
         self._last_probe = clock()
         self._last_reading = reading
+        self._last_page_out: float | None = None
         # A zero interval means "probe on every call"; the loop still needs a pause.
         self._checker = PeriodicTask(
             "logpager-governor",
@@ -300,6 +303,7 @@ class MemoryGovernor:
         self.metrics.bytes_freed += freed
         self.metrics.cache_bytes = max(cache, 0)
         release_free_memory()
+        self._page_out_under_rss_pressure(reading)
         if evicted or dropped:
             # The next check must see the memory this freed, not the reading that caused it.
             self._last_probe = self._clock() - self.settings.probe_interval_seconds
@@ -313,6 +317,19 @@ class MemoryGovernor:
             cache,
         )
         return freed
+
+    def _page_out_under_rss_pressure(self, reading: MemoryReading) -> None:
+        """Drops clean library pages from RSS when RSS is the pressure (rate-limited)."""
+        limit = self.budget.rss_limit_bytes
+        if not self.settings.page_out_library_pages or limit is None or reading.rss_bytes <= limit:
+            return
+        now = self._clock()
+        interval = self.settings.library_page_out_interval_seconds
+        if self._last_page_out is not None and now - self._last_page_out < interval:
+            return
+        self._last_page_out = now
+        page_out_library_pages()
+        self.metrics.library_page_outs += 1
 
     def _note_cache(self, cache: int) -> None:
         self.metrics.cache_bytes = cache

@@ -51,7 +51,23 @@ class MemoryFields(BaseModel):
     # more of them than the server ever runs: 83 MiB of file-backed RSS after import against
     # 13 MiB once paged out and used (measured); the page cache keeps them either way.
     page_out_library_pages: bool = Field(
-        False, description="After startup, drop clean file-backed pages from the process's RSS."
+        False,
+        description="After startup, and again under RSS pressure (see "
+        "library_page_out_interval_seconds), drop clean file-backed pages from the RSS.",
+    )
+    # Library pages that come back as the server runs are mapped 16 at a time around each
+    # fault when the files are still in the page cache (a fresh install): on the edge soak a
+    # venv installed minutes before held 84 MiB of file-backed RSS at its peak against 60 for
+    # an older one, and its tree peaked at 258-274 MiB against 235-238 while the governor,
+    # with 4 MB of cache left, had nothing else to free. Under RSS pressure the governor
+    # therefore pages them out again, at most once per interval (a re-fault is a page-cache
+    # hit, and the page-out itself walks the process's mappings).
+    library_page_out_interval_seconds: float = Field(
+        5.0,
+        ge=0,
+        le=3600,
+        description="Least time between two page-outs of library pages under RSS pressure "
+        "(with page_out_library_pages).",
     )
     malloc_arena_max: int | None = Field(
         None, ge=1, le=64, description="glibc malloc arenas for the server (None: glibc's own)."
