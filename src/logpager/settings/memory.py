@@ -55,13 +55,14 @@ class MemoryFields(BaseModel):
         description="After startup, and again under RSS pressure (see "
         "library_page_out_interval_seconds), drop clean file-backed pages from the RSS.",
     )
-    # Library pages that come back as the server runs are mapped 16 at a time around each
-    # fault when the files are still in the page cache (a fresh install): on the edge soak a
-    # venv installed minutes before held 84 MiB of file-backed RSS at its peak against 60 for
-    # an older one, and its tree peaked at 258-274 MiB against 235-238 while the governor,
-    # with 4 MB of cache left, had nothing else to free. Under RSS pressure the governor
-    # therefore pages them out again, at most once per interval (a re-fault is a page-cache
-    # hit, and the page-out itself walks the process's mappings).
+    # Library pages come back into RSS as the server runs. Once, in a venv installed minutes
+    # before (a clean clone's CI run), the edge soak's server held 84 MiB of file-backed RSS at
+    # its peak against ~60 otherwise, its tree reached 258-274 MiB, and the governor, with 4 MB
+    # of cache left, had nothing else to free. Under RSS pressure it now pages them out again,
+    # at most once per interval (a re-fault is a page-cache hit; the page-out walks the
+    # process's mappings). Measured on a warm venv, alternating: the soak's tree 236 and
+    # 236 MiB with it, 237 and 236 without, in the same time; the fresh-venv state was not
+    # reproduced at will, so what it saves there is not measured.
     library_page_out_interval_seconds: float = Field(
         5.0,
         ge=0,
