@@ -5,7 +5,9 @@ synthetic events), then 200 pages are requested at random, half from the ten new
 and half from any (most of those were evicted and are re-run). The server's RSS, sampled
 every 100 ms by psutil from this process, must never pass 256 MiB, the memory the edge
 profile is made for; every call must succeed and every page must hold the right events. The
-same run with the governor off must pass the limit, which shows the check can fail.
+same run with the governor off must pass the limit, which shows the check can fail. With
+eight clients searching and paging at once, the whole process tree (the server and its clp-s
+child) must stay under it too.
 """
 
 from __future__ import annotations
@@ -16,10 +18,6 @@ from harness.soak import SoakData, make_soak_data, run_soak
 
 # Minutes on a 2-core machine (the first test alone ~4 min): `scripts/test.sh --quick` skips it.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
-
-TREE_GUARD_BYTES = 272 * 2**20
-"""The 8-client tree bound asserted: 256 MiB (the edge target) plus the peaks' measured spread."""
-
 
 @pytest.fixture(scope="module")
 def soak_data(tmp_path_factory: pytest.TempPathFactory) -> SoakData:
@@ -68,9 +66,7 @@ async def test_edge_runs_one_search_at_a_time_for_eight_clients(soak_data: SoakD
     assert report.pages_served == 96
     assert report.max_children == 1
     assert report.metrics["sessions"]["reruns"] > 0
-    # The whole tree, as a container's cgroup counts it: the server and its clp-s child.
-    # The target is 256 MiB; seven runs peaked at 230-257 MiB (the server's transient peak
-    # while a search and eight clients' pages overlap varies by ~25 MiB), so the target is
-    # not met reliably and this bound is the regression guard: the tree with one-archive
-    # ingests (clp-s ~78 MiB) or with forks counted twice would fail it.
-    assert report.peak_tree_rss_bytes <= TREE_GUARD_BYTES, report.log_tail
+    # The whole tree, as a container's cgroup counts it: the server and its clp-s child, under
+    # the edge target. Peaks measured with this process paged out first (harness/soak.py):
+    # 224-225 MiB; before that, sharing the runner's library pages, 230-274 MiB.
+    assert report.peak_tree_rss_bytes <= report.limit_bytes, report.log_tail
