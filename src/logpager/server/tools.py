@@ -57,6 +57,8 @@ class Tools:
         self.observer = SearchObserver()
         self.pages_answered = 0
         """``get_nth_page`` calls answered, errors included (``GET /metrics``)."""
+        self.pages_on_event_loop = 0
+        """Of those, the ones answered on the event loop (:mod:`logpager.server.page_on_loop`)."""
         engine = self._engine_settings()
         # Read by the metrics (running, queued) as well as by searches.
         self.admission = Admission(engine.max_concurrent_searches, engine.max_queued_searches)

@@ -24,6 +24,7 @@ from logpager.clock import Clock
 from logpager.errors import InstructionsRequiredError, PageError, StoreUnavailableError
 from logpager.periodic import PeriodicTask
 from logpager.sessions.eviction import EvictionHooks
+from logpager.sessions.held_page import HeldPages
 from logpager.sessions.history import ResultHistory
 from logpager.sessions.intake import Results, build_result
 from logpager.sessions.principals import PrincipalAccess
@@ -43,7 +44,9 @@ logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 
-class SessionManager(EvictionHooks, PrincipalAccess, ResultReuse, ResultHistory, ResultUse):
+class SessionManager(
+    EvictionHooks, PrincipalAccess, ResultReuse, ResultHistory, ResultUse, HeldPages
+):
     """
     All sessions of one server process.
 

@@ -86,6 +86,17 @@ class ServerFields(BaseModel):
         description="Interpreter thread switch interval while serving (None: Python's 5 ms).",
     )
 
+    # A page this process holds is answered on the event loop, without a worker thread,
+    # when the session lock is free and nothing needs the session store or a re-run
+    # (server/page_on_loop.py); off, every page runs in a worker thread as a synchronous
+    # tool does.
+    page_on_event_loop: bool = Field(
+        True,
+        description="Answer a page held in this process on the event loop when it needs no "
+        "waiting (no session store, no re-run, the session lock free); off: every page in a "
+        "worker thread.",
+    )
+
     # --- auth: bearer tokens over HTTP (stdio has none: its client started the process).
     auth_tokens_file: Path | None = Field(
         None,
