@@ -10,6 +10,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
+import anyio.to_thread
 from fastmcp import Context
 
 from logpager.cache import PageDict, QueryResult
@@ -151,6 +152,14 @@ class Tools:
                 observe_items(result.num_items)
         if result.truncated and self.governor is not None:
             self.governor.note_result(result)
+        # Filed in a worker thread, not on the event loop: with a session store the result is
+        # written there under the manager's lock (15-26 ms for 100,000 events in Redis,
+        # against 0.7-2.5 ms without a store), and the governor's check follows; the loop
+        # meanwhile serves other requests (pages fall back to threads while the lock is held).
+        return await anyio.to_thread.run_sync(self._file, key, caller, result, ignore_case)
+
+    def _file(self, key: str, caller: Caller, result: QueryResult, ignore_case: bool) -> PageDict:
+        """Files a search's result in session ``key``; :return: its first page."""
         # A new session belongs to the caller's principal; the result carries its spec and
         # match count, the manager files it (for reuse under the archives it covered).
         self.manager.get_or_create_session(key, principal=caller.principal)
