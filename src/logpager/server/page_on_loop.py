@@ -1,14 +1,15 @@
 """Where ``get_nth_page`` runs: on the event loop when the page is served without waiting,
 else in a worker thread, as FastMCP runs a synchronous tool.
 
-A page held in this process costs ~0.1-0.2 ms of logpager's own work (a cold chunk's
-decompression ~50-180 us); handing it to a worker thread costs more than that, and the loop
-and the worker then take turns on the GIL. One process, 8 raw-HTTP clients: 1.53 against
-1.83 ms of server CPU per page answered on the loop (README, "Pages under load"). The loop
-never waits, though: the page is served there only when the session manager's lock is free
-now (taken without blocking and held throughout, so nothing changes under the question) and
-nothing on the way needs the session store or a re-run
-(:mod:`logpager.sessions.held_page`). Anything else (the lock held by another thread, a
+A random page of a result held here costs ~0.1 ms of logpager's own work (a cold chunk
+decoded: median 83 us, p99 241 us on 100,000 events); handing it to a worker thread costs
+more than that, and the loop and the worker then take turns on the GIL. One process, 8
+raw-HTTP clients, alternating windows (``benchmarks/bench_workers.py``, README "Pages under
+load"): 1.51 against 1.74 ms of server CPU per page, 617 against 530 pages/s, p99 23.7
+against 37.8 ms on the loop. The loop never waits, though: the page is served there only
+when the session manager's lock is free now (taken without blocking and held throughout, so
+nothing changes under the question) and nothing on the way needs the session store or a
+re-run (:mod:`logpager.sessions.held_page`). Anything else (the lock held by another thread, a
 handle to adopt from the store, a chunk the store holds, an evicted result to re-run) runs
 as before in a worker thread. Both paths run the same :meth:`Tools.get_nth_page
 <logpager.server.tools.Tools.get_nth_page>`: the same checks, errors, metrics and
