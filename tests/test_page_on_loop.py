@@ -19,7 +19,7 @@ from fastmcp import Client, FastMCP
 
 from harness.redis import RedisServer
 from harness.servers import http_server
-from logpager.server import create_server
+from logpager.server import create_server, page_on_loop
 from logpager.sessions import SessionManager, new_handle
 from logpager.settings import Settings
 from tests.support.scrape import base_url, get, samples
@@ -221,3 +221,22 @@ async def test_a_client_over_http_pages_on_the_loop(loghub_archives: Path) -> No
     assert status == 200
     assert [p["page_index"] for p in pages] == [0, 1, 94]
     assert page_counts(text) == (3, 3)
+
+
+async def test_a_failure_deciding_where_to_page_falls_back_to_a_thread(
+    paging: tuple[FastMCP, SessionManager, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    server, _manager, client = paging
+    first = await call(client, "search_by_kql", kql_query=QUERY)
+    handle = first["result_handle"]
+    expected = await call(client, "get_nth_page", page_index=4, result_handle=handle)
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("broken")
+
+    monkeypatch.setattr(page_on_loop, "page_target", broken)
+    assert await call(client, "get_nth_page", page_index=4, result_handle=handle) == expected
+    assert await scrape(server) == (2, 1)
+    assert "deciding where get_nth_page runs failed" in caplog.text

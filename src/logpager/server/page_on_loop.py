@@ -20,6 +20,7 @@ the manager's held here already).
 from __future__ import annotations
 
 import functools
+import logging
 
 import anyio.to_thread
 from fastmcp import Context
@@ -30,6 +31,8 @@ from logpager.server.access import Caller, page_target
 from logpager.server.tools import Tools
 
 __all__ = ["PageDispatch"]
+
+logger = logging.getLogger(__name__)
 
 
 class PageDispatch:
@@ -62,12 +65,21 @@ class PageDispatch:
         tools = self._tools
         if self.on_loop:
             with tools.manager.lock_if_free() as free:
-                if free and self._ready(ctx, page_index, result_handle):
+                if free and self._ready_or_thread(ctx, page_index, result_handle):
                     tools.pages_on_event_loop += 1
                     return tools.get_nth_page(ctx, page_index, result_handle, max_item_chars)
         return await anyio.to_thread.run_sync(
             functools.partial(tools.get_nth_page, ctx, page_index, result_handle, max_item_chars)
         )
+
+    def _ready_or_thread(self, ctx: Context, page_index: object, result_handle: str | None) -> bool:
+        """:return: :meth:`_ready`, or False (the worker thread answers) if it failed."""
+        try:
+            return self._ready(ctx, page_index, result_handle)
+        except Exception:
+            # A bug here must not cost the caller its page: the thread path answers it.
+            logger.exception("deciding where get_nth_page runs failed; paging in a thread")
+            return False
 
     def _ready(self, ctx: Context, page_index: object, result_handle: str | None) -> bool:
         """
