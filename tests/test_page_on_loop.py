@@ -240,3 +240,25 @@ async def test_a_failure_deciding_where_to_page_falls_back_to_a_thread(
     assert await call(client, "get_nth_page", page_index=4, result_handle=handle) == expected
     assert await scrape(server) == (2, 1)
     assert "deciding where get_nth_page runs failed" in caplog.text
+
+
+@pytest.mark.parametrize("on_loop", [True, False])
+async def test_the_after_page_hook_runs_once_a_page_on_either_path(
+    loghub_archives: Path, on_loop: bool
+) -> None:
+    settings = Settings(data_dir=loghub_archives, page_on_event_loop=on_loop)
+    manager = SessionManager(settings=settings)
+    server = create_server(settings, manager=manager)
+    ran_on: list[int] = []
+    manager.on_paged = lambda: ran_on.append(threading.get_ident())
+    async with Client(server) as client:
+        await call(client, "get_instructions")
+        first = await call(client, "search_by_kql", kql_query=QUERY)
+        ran_on.clear()
+        loop_thread = threading.get_ident()
+        for index in (2, 60, 2):
+            await call(
+                client, "get_nth_page", page_index=index, result_handle=first["result_handle"]
+            )
+    assert len(ran_on) == 3
+    assert all((ident == loop_thread) is on_loop for ident in ran_on)
