@@ -1,7 +1,7 @@
 """Pages under load: the HTTP stack (h11 and asyncio, or httptools and uvloop) and
 ``serve --workers 2`` sharing Redis.
 
-Seven real ``logpager serve --transport http`` processes over the same archives, up at once:
+Eight real ``logpager serve --transport http`` processes over the same archives, up at once:
 
 - ``standard``: one process, ``http_stack=standard`` (asyncio's loop, pure-Python h11);
 - ``fast``: one process, ``http_stack=auto`` (uvloop, httptools), pages answered on the event
@@ -9,6 +9,7 @@ Seven real ``logpager serve --transport http`` processes over the same archives,
 - ``fast_threads``: ``fast`` with every page in a worker thread (``page_on_event_loop=false``);
 - ``fast_json``: ``fast`` answering plain JSON (``json_response``), no event streams;
 - ``fast_redis``: ``fast`` with ``--store redis://``, one process (what the store costs);
+- ``fast_redis_threads``: ``fast_redis`` with every page in a worker thread;
 - ``workers2``: ``fast`` with ``--store redis://`` and ``--workers 2``;
 - ``workers2_json``: ``workers2`` answering plain JSON (``json_response``), no event streams.
 
@@ -68,6 +69,7 @@ SERVERS: dict[str, tuple[dict[str, str], bool]] = {
     "fast_threads": ({"http_stack": "auto", "page_on_event_loop": "false"}, False),
     "fast_json": ({"http_stack": "auto", "json_response": "true"}, False),
     "fast_redis": ({"http_stack": "auto"}, True),
+    "fast_redis_threads": ({"http_stack": "auto", "page_on_event_loop": "false"}, True),
     "workers2": ({"http_stack": "auto", "workers": "2"}, True),
     "workers2_json": ({"http_stack": "auto", "workers": "2", "json_response": "true"}, True),
 }
