@@ -13,6 +13,7 @@ re-running an evicted one take as long as a search, so both run unlocked.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -213,7 +214,10 @@ class SessionManager(
         await self._sweeper.stop()
 
     async def _sweep(self) -> None:
-        self.cleanup_expired_sessions()
+        # In a worker thread: the sweep waits for the lock (a search filing its result holds
+        # it for 15-26 ms with Redis) and tells the store of each expired result, and the
+        # event loop never waits (pages are answered there, see server/page_on_loop.py).
+        await asyncio.to_thread(self.cleanup_expired_sessions)
 
     # --- caching and paging ------------------------------------------------------------------
 
