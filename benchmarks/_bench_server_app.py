@@ -88,9 +88,10 @@ def create_bench_server(settings: Settings) -> FastMCP:
     page = build_constant_page(settings)
 
     # The same parameters as get_nth_page (context injection and argument validation
-    # included), so that the difference between the two is logpager's own work.
+    # included), and answered where get_nth_page answers a held page (on the event loop, an
+    # async tool), so that the difference between the two is logpager's own work.
     @mcp.tool
-    def constant_page(
+    async def constant_page(
         page_index: Annotated[object, WithJsonSchema(PAGE_INDEX_SCHEMA)],
         ctx: Context,
         result_handle: str | None = None,

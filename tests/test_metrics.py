@@ -61,10 +61,16 @@ async def test_metrics_check_host_and_origin(loghub_archives: Path) -> None:
 def test_two_servers_in_one_process_do_not_collide() -> None:
     idle = SimpleNamespace(queued=0)
     first = SimpleNamespace(
-        manager=SessionManager(settings=Settings()), admission=idle, pages_answered=0
+        manager=SessionManager(settings=Settings()),
+        admission=idle,
+        pages_answered=0,
+        pages_on_event_loop=0,
     )
     second = SimpleNamespace(
-        manager=SessionManager(settings=Settings()), admission=idle, pages_answered=0
+        manager=SessionManager(settings=Settings()),
+        admission=idle,
+        pages_answered=0,
+        pages_on_event_loop=0,
     )
     texts = [ServerMetrics(t, SearchObserver()).render().decode() for t in (first, second)]
     for text in texts:
@@ -74,9 +80,17 @@ def test_two_servers_in_one_process_do_not_collide() -> None:
 def test_queued_searches_come_from_the_admission_queue() -> None:
     manager = SessionManager(settings=Settings())
     without = SimpleNamespace(
-        manager=manager, admission=SimpleNamespace(queued=0), pages_answered=0
+        manager=manager,
+        admission=SimpleNamespace(queued=0),
+        pages_answered=0,
+        pages_on_event_loop=0,
     )
-    queued = SimpleNamespace(manager=manager, admission=SimpleNamespace(queued=3), pages_answered=0)
+    queued = SimpleNamespace(
+        manager=manager,
+        admission=SimpleNamespace(queued=3),
+        pages_answered=0,
+        pages_on_event_loop=0,
+    )
     read = [
         samples(ServerMetrics(t, SearchObserver()).render().decode())[
             ("logpager_searches_queued", ())

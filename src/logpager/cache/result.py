@@ -36,13 +36,14 @@ from logpager.cache.codec.decode import decode_chunk_bytes
 from logpager.cache.codec.decoded import DecodedChunk, Link
 from logpager.cache.decoded_lru import DecodedLRU
 from logpager.cache.links import link_parts
-from logpager.cache.paging import PageDict, serve_page
+from logpager.cache.paging import PageDict, serve_page, validate_page_index
 from logpager.cache.rows import rows_from_items
 from logpager.clock import Clock
+from logpager.errors import InvalidPageIndexError
 from logpager.query import NO_QUERY, QuerySpec
 from logpager.settings import Settings
 
-__all__ = ["QueryResult"]
+__all__ = ["QueryResult", "page_is_held"]
 
 
 class _LazyItems(Sequence[str]):
@@ -393,3 +394,29 @@ class QueryResult:
             f"matches={self.num_total_matches}, pages={self.num_pages}, "
             f"compressed_bytes={self.compressed_bytes})"
         )
+
+
+def page_is_held(result: QueryResult, page_index: object) -> bool:
+    """
+    Whether :meth:`QueryResult.get_page` would read no chunk from outside this process: every
+    chunk the page's items lie in is held here, compressed or decoded (a result whose chunks
+    are in a session store holds only its decoded LRU).
+
+    :param result: A result.
+    :param page_index: The page asked for, as received.
+    :return: True also for an index ``get_page`` refuses (it reads no chunk).
+    """
+    if isinstance(result._chunks, HeldChunks):
+        return True
+    try:
+        index = validate_page_index(page_index, result.num_pages)
+    except InvalidPageIndexError:
+        return True
+    start = index * result.page_size
+    stop = min(start + result.page_size, result.num_items)
+    while start < stop:
+        chunk_index, _offset, room = result.alignment.locate(start)
+        if result._decoded.peek(chunk_index) is None:
+            return False
+        start += room
+    return True

@@ -34,6 +34,7 @@ from logpager.server.health import HealthCheck
 from logpager.server.instructions import INSTRUCTIONS
 from logpager.server.item_cap import MAX_ITEM_CHARS_SCHEMA
 from logpager.server.metrics import ServerMetrics
+from logpager.server.page_on_loop import PageDispatch
 from logpager.server.tools import Tools
 from logpager.sessions import SessionManager
 from logpager.settings import Settings
@@ -119,7 +120,7 @@ def create_server(
     )
     # Arguments that fail validation get the reference's {"Error": ...}, naming the parameter.
     mcp.add_middleware(ToolArgumentErrors())
-    _register_tools(mcp, tools)
+    _register_tools(mcp, tools, PageDispatch(tools, on_loop=settings.page_on_event_loop))
     for register in (
         tools_aggregate.register,
         tools_patterns.register,
@@ -180,13 +181,14 @@ def _check_store(store: SessionStore) -> None:
         logger.warning("%s", exc)
 
 
-def _register_tools(mcp: FastMCP, tools: Tools) -> None:
+def _register_tools(mcp: FastMCP, tools: Tools, pages: PageDispatch) -> None:
     """
     Registers the four tools on ``mcp``. What clients see (names, parameters, descriptions,
     annotations, schemas) is fixed here; ``tools`` does the work.
 
     :param mcp: The server.
     :param tools: The tools' behaviour.
+    :param pages: Where ``get_nth_page`` runs (the event loop or a worker thread).
     """
 
     @mcp.tool(annotations=READ_ONLY)
@@ -233,7 +235,7 @@ def _register_tools(mcp: FastMCP, tools: Tools) -> None:
         return await tools.search(ctx, kql_query, begin_timestamp, end_timestamp, result_handle)
 
     @mcp.tool(annotations=READ_ONLY)
-    def get_nth_page(
+    async def get_nth_page(
         page_index: _PageIndex,
         ctx: Context,
         result_handle: str | None = None,
@@ -249,4 +251,4 @@ def _register_tools(mcp: FastMCP, tools: Tools) -> None:
             to their first max_item_chars characters and end with "… [+N chars]"; the page
             then says how many were cut (num_items_cut). Default: whole items.
         """
-        return tools.get_nth_page(ctx, page_index, result_handle, max_item_chars)
+        return await pages.page(ctx, page_index, result_handle, max_item_chars)

@@ -71,6 +71,7 @@ class MetricsSource(Protocol):
 
     manager: SessionManager
     pages_answered: int
+    pages_on_event_loop: int
 
     @property
     def admission(self) -> _Admission: ...
@@ -177,6 +178,11 @@ class _Collector(Collector):
             "logpager_page_calls",
             "get_nth_page calls this process answered (errors included).",
             value=self._tools.pages_answered,
+        )
+        yield CounterMetricFamily(
+            "logpager_page_calls_on_event_loop",
+            "Of those, the ones answered on the event loop, without a worker thread.",
+            value=self._tools.pages_on_event_loop,
         )
         yield GaugeMetricFamily(
             "logpager_process_tree_rss_bytes",

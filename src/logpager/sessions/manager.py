@@ -13,6 +13,7 @@ re-running an evicted one take as long as a search, so both run unlocked.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -24,6 +25,7 @@ from logpager.clock import Clock
 from logpager.errors import InstructionsRequiredError, PageError, StoreUnavailableError
 from logpager.periodic import PeriodicTask
 from logpager.sessions.eviction import EvictionHooks
+from logpager.sessions.held_page import HeldPages
 from logpager.sessions.history import ResultHistory
 from logpager.sessions.intake import Results, build_result
 from logpager.sessions.principals import PrincipalAccess
@@ -43,7 +45,9 @@ logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 
-class SessionManager(EvictionHooks, PrincipalAccess, ResultReuse, ResultHistory, ResultUse):
+class SessionManager(
+    EvictionHooks, PrincipalAccess, ResultReuse, ResultHistory, ResultUse, HeldPages
+):
     """
     All sessions of one server process.
 
@@ -210,7 +214,10 @@ class SessionManager(EvictionHooks, PrincipalAccess, ResultReuse, ResultHistory,
         await self._sweeper.stop()
 
     async def _sweep(self) -> None:
-        self.cleanup_expired_sessions()
+        # In a worker thread: the sweep waits for the lock (a search filing its result holds
+        # it for 15-26 ms with Redis) and tells the store of each expired result, and the
+        # event loop never waits (pages are answered there, see server/page_on_loop.py).
+        await asyncio.to_thread(self.cleanup_expired_sessions)
 
     # --- caching and paging ------------------------------------------------------------------
 

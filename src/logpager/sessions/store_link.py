@@ -181,6 +181,14 @@ class StoreLink:
         except StoreUnavailableError as exc:
             logger.warning("could not mark result %s %s in the store: %s", handle[:8], reason, exc)
 
+    def touch_due(self, handle: str) -> bool:
+        """
+        :param handle: A handle about to be used.
+        :return: Whether :meth:`touch` would write to the store now.
+        """
+        last = self._touched.get(handle, float("-inf"))
+        return self._clock() - last >= self._settings.session_ttl_seconds * _TOUCH_SHARE
+
     def touch(self, handle: str, session_id: str) -> None:
         """
         Keeps a handle and its session alive in the store (rate-limited per handle).
@@ -188,12 +196,9 @@ class StoreLink:
         :param handle: A handle just used.
         :param session_id: Its session.
         """
-        now = self._clock()
-        if (
-            now - self._touched.get(handle, float("-inf"))
-            < self._settings.session_ttl_seconds * _TOUCH_SHARE
-        ):
+        if not self.touch_due(handle):
             return
+        now = self._clock()
         if len(self._touched) >= _TOUCHES_REMEMBERED:
             self._touched.clear()
         self._touched[handle] = now

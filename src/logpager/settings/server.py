@@ -78,12 +78,28 @@ class ServerFields(BaseModel):
     # three alternating 6 s rounds (same run): p99 66-69 ms at 5 ms, 50-51 ms at 1 ms, 47 ms at
     # 0.5 ms, with 3-5% more pages/s and p50 within 2 ms; 20 ms gave 61 ms. Raising the
     # collector's thresholds instead changed nothing (its full collections were ~2 ms once the
-    # startup heap was frozen).
+    # startup heap was frozen). Since held pages are answered on the event loop
+    # (page_on_event_loop), 5 ms measured a little better there (two runs of 4-5 alternating
+    # 5 s rounds, 8 clients: p99 24.0 and 22.3 ms against 29.4 and 25.3, pages/s +2-7%); kept
+    # at 0.5 ms for the pages that still run in threads (most with a session store).
     gil_switch_interval_seconds: float | None = Field(
         0.0005,
         gt=0,
         le=1,
         description="Interpreter thread switch interval while serving (None: Python's 5 ms).",
+    )
+
+    # A page this process holds is answered on the event loop, without a worker thread,
+    # when the session lock is free and nothing needs the session store or a re-run
+    # (server/page_on_loop.py); off, every page runs in a worker thread as a synchronous
+    # tool does. One process, 8 raw-HTTP clients, 5 alternating rounds: 1.51 against 1.74 ms
+    # of server CPU per page, 617 against 530 pages/s, p99 23.7 against 37.8 ms
+    # (benchmarks/bench_workers.py, README "Pages under load"; p99 is noisy under other load).
+    page_on_event_loop: bool = Field(
+        True,
+        description="Answer a page held in this process on the event loop when it needs no "
+        "waiting (no session store, no re-run, the session lock free); off: every page in a "
+        "worker thread.",
     )
 
     # --- auth: bearer tokens over HTTP (stdio has none: its client started the process).
