@@ -26,10 +26,12 @@ def _reference(stream: bytes) -> pa.Table:
     return pa.Table.from_batches([rows_as_block(rows)])
 
 
-def _decoded(stream: bytes, cuts: list[int]) -> tuple[pa.Table, HitDecoder, int]:
+def _decoded(
+    stream: bytes, cuts: list[int], min_bytes: int = 0
+) -> tuple[pa.Table, HitDecoder, int]:
     """The hits as :class:`HitDecoder` decodes ``stream`` read in pieces cut at ``cuts``."""
     blocks: list[pa.RecordBatch] = []
-    decoder = HitDecoder(blocks.append)
+    decoder = HitDecoder(blocks.append, min_bytes)
     counted = 0
     bounds = [0, *sorted(set(cuts)), len(stream)]
     for start, stop in itertools.pairwise(bounds):
@@ -79,9 +81,10 @@ _HIT = st.tuples(_INT, _TEXT, st.text(max_size=70).map(str.encode), _ID, _INT)
     hits=st.lists(_HIT, min_size=1, max_size=40),
     cuts=st.lists(st.integers(0, 20_000), max_size=6),
     odd=st.sampled_from(["", "big", "plain-id", "bin"]),
+    min_bytes=st.sampled_from([0, 200, 5_000]),
 )
 def test_any_hits_and_reads_decode_as_msgpack_decodes_them(
-    hits: list[tuple[int, bytes, bytes, bytes, int]], cuts: list[int], odd: str
+    hits: list[tuple[int, bytes, bytes, bytes, int]], cuts: list[int], odd: str, min_bytes: int
 ) -> None:
     # As clp-s writes them: strings (msgpack str), the message as bytes when ``odd="bin"``.
     rows = [
@@ -100,10 +103,10 @@ def test_any_hits_and_reads_decode_as_msgpack_decodes_them(
         with pytest.raises((OverflowError, ValueError)):
             _reference(stream)
         with pytest.raises((OverflowError, ValueError)):
-            _decoded(stream, cuts)
+            _decoded(stream, cuts, min_bytes)
         return
     reference = _reference(stream)
-    table, decoder, _ = _decoded(stream, cuts)
+    table, decoder, _ = _decoded(stream, cuts, min_bytes)
     assert table.equals(reference)
     if not odd:
         assert decoder.in_place == len(rows)

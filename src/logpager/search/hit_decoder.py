@@ -76,11 +76,17 @@ class HitDecoder:
     :data:`~logpager.search.ranking.NO_TIMESTAMP` where ``clp-s`` reports 0), ``message``
     (the event's JSON without its final newline), ``archive_id`` and ``log_event_index``.
 
-    :param on_block: Called in the reading thread with each read's hits (not with none).
+    :param on_block: Called in the reading thread with the hits decoded (not with none).
+    :param min_bytes: Bytes gathered before they are decoded in place: each decoding costs
+        ~30 numpy and Arrow calls however few hits it finds (reads of 64 KiB took twice the
+        CPU of msgpack's way, reads of 1 MiB 0.77 of it).
     """
 
-    def __init__(self, on_block: Callable[[pa.RecordBatch], object]) -> None:
+    def __init__(self, on_block: Callable[[pa.RecordBatch], object], min_bytes: int = 0) -> None:
         self._on_block = on_block
+        self._min_bytes = min_bytes
+        self._gathered: list[bytes] = []
+        self._gathered_bytes = 0
         self._tail = b""
         self._unpacker: msgpack.Unpacker | None = None
         self._fed = 0
@@ -95,20 +101,32 @@ class HitDecoder:
             not made of hits.
         """
         if self._unpacker is None:
-            held = self._tail + data if self._tail else data
-            parsed = _parse(held)
-            if parsed is not None:
-                block, used = parsed
-                self._tail = held[used:]
-                if len(self._tail) <= _MAX_TAIL:
-                    if block is None:
-                        return 0
-                    hits: int = block.num_rows
-                    self.in_place += hits
-                    self._on_block(block)
-                    return hits
-            data, self._tail = held, b""
-            self._unpacker = msgpack.Unpacker(raw=True, use_list=False, max_buffer_size=1 << 30)
+            self._gathered.append(data)
+            self._gathered_bytes += len(data)
+            if self._gathered_bytes < self._min_bytes:
+                return 0
+            return self._decode()
+        return self._unpack(data)
+
+    def _decode(self) -> int:
+        """Decodes the bytes gathered (and the hit held over) in place, or starts msgpack."""
+        # One copy: the hits held over, the bytes read, and room for reads past the end.
+        held = b"".join((self._tail, *self._gathered, _PAD))
+        self._gathered, self._gathered_bytes = [], 0
+        size = len(held) - len(_PAD)
+        parsed = _parse(held, size)
+        if parsed is not None:
+            block, used = parsed
+            self._tail = held[used:size]
+            if len(self._tail) <= _MAX_TAIL:
+                if block is None:
+                    return 0
+                hits: int = block.num_rows
+                self.in_place += hits
+                self._on_block(block)
+                return hits
+        data, self._tail = held[:size], b""
+        self._unpacker = msgpack.Unpacker(raw=True, use_list=False, max_buffer_size=1 << 30)
         return self._unpack(data)
 
     def finish(self) -> int:
@@ -119,6 +137,8 @@ class HitDecoder:
             cleanly).
         :raise ValueError: Or ``TypeError``, ``msgpack.UnpackException``: as :meth:`feed`.
         """
+        if self._unpacker is None and self._gathered:
+            self._decode()
         if self._unpacker is None:
             if not self._tail:
                 return 0
@@ -174,15 +194,16 @@ def _block(key: pa.Array, message: pa.Array, archive: pa.Array, index: pa.Array)
     )
 
 
-def _parse(data: bytes) -> tuple[pa.RecordBatch | None, int] | None:
+def _parse(data: bytes, size: int) -> tuple[pa.RecordBatch | None, int] | None:
     """
     Decodes the whole hits at the start of ``data`` in place.
 
+    :param data: The stream's bytes: ``size`` of them, then :data:`_PAD`.
+    :param size: The bytes of the stream in ``data``.
     :return: Their block (None if there is no whole hit) and the bytes they take; None if
         the bytes cannot be read in place (let ``msgpack`` read them).
     """
-    size = len(data)
-    buffer = pa.py_buffer(data + _PAD)
+    buffer = pa.py_buffer(data)
     raw = np.frombuffer(buffer, np.uint8)
     heads = np.flatnonzero(raw[: max(size - _ID_HEAD - _ID_BYTES, 0)] == 0xD9)
     anchors = heads[raw[heads + 1] == _ID_BYTES]
