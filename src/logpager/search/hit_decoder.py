@@ -317,7 +317,11 @@ def _codes(head: _Ints, done: npt.NDArray[np.bool_]) -> list[int]:
     if not len(rest):
         return []
     first = int(rest[0])
-    return [first] if (rest == first).all() else [int(code) for code in np.unique(rest)]
+    if (rest == first).all():
+        return [first]
+    # Type bytes are 0-255: counting them is ~5x faster than np.unique's sort.
+    present: list[int] = np.flatnonzero(np.bincount(rest, minlength=256)).tolist()
+    return present
 
 
 def _views(raw: npt.NDArray[np.uint8], buffer: pa.Buffer, at: _Ints, lengths: _Ints) -> pa.Array:
