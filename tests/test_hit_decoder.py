@@ -127,3 +127,16 @@ def test_output_that_is_not_hits_is_an_error() -> None:
     decoder.feed(b"clp-s: something went wrong\n")
     with pytest.raises((ValueError, TypeError)):
         decoder.finish()
+
+
+def test_a_hit_larger_than_a_read_is_decoded_through_msgpack() -> None:
+    archive = str(uuid.uuid4())
+    hits = [
+        [1_700_000_000_000, '{"a": 1}\n', "/x", archive, 1],
+        [1_700_000_000_001, '{"big": "' + "x" * 3_000_000 + '"}\n', "/x", archive, 2],
+        [1_700_000_000_002, '{"a": 3}\n', "/x", archive, 3],
+    ]
+    stream = b"".join(msgpack.packb(hit) for hit in hits)
+    table, decoder, _ = _decoded(stream, list(range(65_536, len(stream), 65_536)), 65_536)
+    assert table.equals(_reference(stream))
+    assert decoder.in_place < len(hits)  # the big one went through msgpack
