@@ -94,7 +94,7 @@ class HitCollector:
         # A quarter of the pipe (search_read_bytes) at least: the in-place decoding's CPU per
         # hit was ~1.25x at 256 KiB of its 1 MiB figure and 2.4x at 64 KiB, while gathering
         # a whole 1 MiB held hits back from the build in bursts (not measurable on the shared
-        # host: 0.56-0.58 s of CPU a search either way).
+        # host: 0.56-0.62 s of CPU a search for 0, 128 KiB, 256 KiB, 512 KiB and 1 MiB alike).
         return HitDecoder(self.add_block, self.read_bytes // 4)
 
     def add(self, rows: Rows) -> None:
