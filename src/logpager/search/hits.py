@@ -91,10 +91,10 @@ class HitCollector:
 
     def decoder(self) -> HitDecoder:
         """:return: A decoder of ``clp-s``'s stream that hands its hits to :meth:`add_block`."""
-        # A quarter of the pipe (search_read_bytes) at least: the in-place decoding's CPU per
-        # hit was ~1.25x at 256 KiB of its 1 MiB figure and 2.4x at 64 KiB, while gathering
-        # a whole 1 MiB held hits back from the build in bursts (not measurable on the shared
-        # host: 0.56-0.62 s of CPU a search for 0, 128 KiB, 256 KiB, 512 KiB and 1 MiB alike).
+        # A quarter of the pipe (search_read_bytes) at least: alone, the in-place decoding's
+        # CPU per hit was ~1.25x at 256 KiB of its 1 MiB figure and 2.4x at 64 KiB. In whole
+        # searches the gathering did not show: 1.27x bare clp-s at 0, 1.29x at 128 and 256
+        # KiB, 1.33x at 512 KiB (quiet host, 7 alternating rounds, CPU 0.61-0.63 s alike).
         return HitDecoder(self.add_block, self.read_bytes // 4)
 
     def add(self, rows: Rows) -> None:
