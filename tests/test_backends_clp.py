@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
 import os
 import re
@@ -35,6 +36,7 @@ from logpager.search import (
     parse_link,
     validate_query,
 )
+from logpager.search.child import grow_pipe
 from logpager.settings import Settings
 from logpager.synthetic import write_events
 from tests.support.loghub import LOGHUB, SAMPLES
@@ -466,3 +468,18 @@ def test_no_sample_when_all_hits_fit_one_block(loghub_archives: Path) -> None:
     )
     assert outcome.total_matches > 0
     assert samples == []
+
+
+@pytest.mark.skipif(not hasattr(fcntl, "F_GETPIPE_SZ"), reason="pipe sizes are Linux's")
+def test_a_pipe_asked_past_the_hosts_limit_grows_to_that_limit() -> None:
+    largest = int(Path("/proc/sys/fs/pipe-max-size").read_text())
+    read_end, write_end = os.pipe()
+    try:
+        # 64 MiB: above an unprivileged process's limit on most hosts (1 MiB by default).
+        capacity = grow_pipe(read_end, 64 * 1_048_576)
+        assert capacity == fcntl.fcntl(read_end, fcntl.F_GETPIPE_SZ)
+        # Not left at the 64 KiB default, which made every read a short one that pauses.
+        assert capacity >= min(largest, 64 * 1_048_576)
+    finally:
+        os.close(read_end)
+        os.close(write_end)

@@ -19,6 +19,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import IO, Any, TypeVar
 
 import msgpack
@@ -33,6 +34,7 @@ __all__ = [
     "Rows",
     "RunToken",
     "SearchCancelledError",
+    "grow_pipe",
     "kill_group",
     "run_cancellable",
     "run_search",
@@ -188,10 +190,11 @@ def _read_hits(
     """
     # Bound once: this loop runs once a read, and its cost slows clp-s (see settings).
     read_bytes = settings.search_read_bytes
-    short_read_bytes = settings.search_short_read_bytes
+    # A read brings at most the pipe's capacity: were the pause's threshold above a quarter of
+    # it, every read would pause (search_read_bytes of 2 MiB, where pipes stop at 1 MiB, left
+    # the pipe at 64 KiB and made the search of 180,251 hits 1.95 s against 0.71-0.84 s).
+    short_read_bytes = min(settings.search_short_read_bytes, grow_pipe(fd, read_bytes) // 4)
     pause_seconds = settings.search_short_read_pause_seconds
-    with contextlib.suppress(OSError, AttributeError):  # Linux-only; a hint
-        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, read_bytes)
     fed = 0
     while True:
         remaining = deadline - time.monotonic()
@@ -216,6 +219,32 @@ def _read_hits(
             raise BackendCrashedError(msg) from exc
         if len(data) < short_read_bytes:
             time.sleep(pause_seconds)
+
+
+_PIPE_MAX_SIZE = Path("/proc/sys/fs/pipe-max-size")
+
+
+def grow_pipe(fd: int, size: int) -> int:
+    """
+    Asks for a pipe of ``size`` bytes, or of the most an unprivileged process may ask for.
+
+    :param fd: An end of the pipe.
+    :param size: The capacity wanted.
+    :return: The pipe's capacity now (``size`` where it cannot be known: not Linux).
+    """
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, size)
+    except AttributeError:  # not Linux: a hint only
+        return size
+    except OSError:
+        with contextlib.suppress(OSError, ValueError):
+            largest = int(_PIPE_MAX_SIZE.read_text())
+            fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, min(size, largest))
+    try:
+        capacity: int = fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ)
+    except OSError:
+        return size
+    return capacity
 
 
 _T = TypeVar("_T")

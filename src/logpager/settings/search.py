@@ -79,7 +79,8 @@ class SearchFields(BaseModel):
     )
     # Also the pipe's capacity (Linux's default is 64 KiB): clp-s writes ~1 MiB in the ~10-20
     # ms it takes to sort and compress a block of hits, so it need not wait for the pipe
-    # meanwhile.
+    # meanwhile. Above the host's /proc/sys/fs/pipe-max-size (1 MiB by default) the pipe gets
+    # that size instead, and the short-read threshold below a quarter of it.
     search_read_bytes: int = Field(
         1_048_576,
         ge=4_096,
