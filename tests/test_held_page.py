@@ -5,7 +5,6 @@ does: a page said ready is served without the store's being asked or a re-run.""
 from __future__ import annotations
 
 import contextlib
-import threading
 from typing import Any
 
 import pytest
@@ -18,6 +17,7 @@ from logpager.sessions import SessionManager, new_handle
 from logpager.settings import Settings
 from logpager.store import MemoryStore
 from tests.support.clock import FakeClock
+from tests.support.lock_holder import lock_held_elsewhere
 
 EVENTS = 3_000  # 300 pages of 10, in chunks of several pages
 
@@ -71,23 +71,10 @@ def manager(clock: FakeClock) -> SessionManager:
 
 
 def test_the_lock_is_taken_only_when_free(manager: SessionManager) -> None:
-    held, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with manager.lock_if_free() as got:
-            assert got
-            held.set()
-            release.wait(30)
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    try:
-        assert held.wait(30)
-        with manager.lock_if_free() as free:
-            assert not free
-    finally:
-        release.set()
-        holder.join(30)
+    with manager.lock_if_free() as free:
+        assert free
+    with lock_held_elsewhere(manager), manager.lock_if_free() as free:
+        assert not free
     with manager.lock_if_free() as free:
         assert free
         # Reentrant: the manager's own methods take it again while it is held.

@@ -22,6 +22,7 @@ from harness.servers import http_server
 from logpager.server import create_server, page_on_loop
 from logpager.sessions import SessionManager, new_handle
 from logpager.settings import Settings
+from tests.support.lock_holder import lock_held_elsewhere
 from tests.support.scrape import base_url, get, samples
 
 QUERY = "message: *error*"  # 947 hits in the samples: 95 pages of 10
@@ -135,18 +136,7 @@ async def test_a_page_waits_in_a_thread_while_another_thread_holds_the_lock(
     first = await call(client, "search_by_kql", kql_query=QUERY)
     handle = first["result_handle"]
     expected = await call(client, "get_nth_page", page_index=9, result_handle=handle)
-    held, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with manager.lock_if_free() as got:
-            assert got
-            held.set()
-            release.wait(30)
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    try:
-        assert await asyncio.to_thread(held.wait, 30)
+    with lock_held_elsewhere(manager):
         waiting = asyncio.create_task(
             call(client, "get_nth_page", page_index=9, result_handle=handle)
         )
@@ -158,9 +148,6 @@ async def test_a_page_waits_in_a_thread_while_another_thread_holds_the_lock(
             await asyncio.sleep(0.01)
         assert await scrape(server) == (2, 1)
         assert not waiting.done()
-    finally:
-        release.set()
-        await asyncio.to_thread(holder.join, 30)
     assert await waiting == expected
     assert await scrape(server) == (2, 1)
 

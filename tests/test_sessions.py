@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 
 import pytest
 
@@ -13,6 +12,7 @@ from logpager.query import QuerySpec
 from logpager.sessions import SessionManager, TombstoneReason
 from logpager.settings import Settings, SettingsError
 from tests.support.clock import FakeClock
+from tests.support.lock_holder import lock_held_elsewhere
 
 NOT_FOUND = "Session not found. Please run a query first."
 SESSION_EXPIRED = "Session expired. Please run a new query."
@@ -161,26 +161,12 @@ async def test_background_sweep_waits_for_the_lock_off_the_event_loop(clock):
     m = SessionManager(settings=Settings(sweep_interval_seconds=0.01), clock=clock)
     m.get_or_create_session("s")
     clock.advance(61 * 60)
-    held, release = threading.Event(), threading.Event()
-
-    def hold():
-        with m.lock_if_free() as got:
-            assert got
-            held.set()
-            release.wait(30)
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    try:
-        assert await asyncio.to_thread(held.wait, 30)
+    with lock_held_elsewhere(m):
         await m.start()
         # Sweeps fall due every 10 ms and wait for the lock in a thread; the loop runs on.
         for _ in range(20):
             await asyncio.sleep(0.01)
         assert "s" in m.sessions
-    finally:
-        release.set()
-        await asyncio.to_thread(holder.join, 30)
     for _ in range(100):
         if not m.sessions:
             break
