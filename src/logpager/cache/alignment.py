@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 __all__ = ["ChunkAlignment", "Segment"]
 
@@ -68,6 +68,19 @@ class ChunkAlignment:
         if within == 0:
             offset -= lead
         return self._chunks[segment] + within, offset, room
+
+    def spans(self, start: int, stop: int) -> Iterator[tuple[int, int, int]]:
+        """
+        :param start: The first item, ``0 <= start``.
+        :param stop: The item after the last, at most the result's item count.
+        :return: Per chunk the items lie in (a page may straddle two), in order: the chunk,
+            the row of the first of them there, and how many of them it holds.
+        """
+        while start < stop:
+            chunk_index, offset, room = self.locate(start)
+            take = min(stop - start, room)
+            yield chunk_index, offset, take
+            start += take
 
     def visible_rows(self, chunk_index: int, num_items: int) -> int:
         """

@@ -72,12 +72,9 @@ class _LazyItems(Sequence[str]):
             if step != 1:
                 return [self[i] for i in range(start, stop, step)]
             out: list[str] = []
-            while start < stop:
-                # A page may straddle two chunks (chunks aligned from the oldest row).
-                chunk_index, offset, room = result.alignment.locate(start)
-                take = min(stop - start, room)
+            # A page may straddle two chunks (chunks aligned from the oldest row).
+            for chunk_index, offset, take in result.alignment.spans(start, stop):
                 out.extend(result._format_rows(chunk_index, offset, offset + take))
-                start += take
             return out
         if index < 0:
             index += len(self)
@@ -414,9 +411,7 @@ def page_is_held(result: QueryResult, page_index: object) -> bool:
         return True
     start = index * result.page_size
     stop = min(start + result.page_size, result.num_items)
-    while start < stop:
-        chunk_index, _offset, room = result.alignment.locate(start)
-        if result._decoded.peek(chunk_index) is None:
-            return False
-        start += room
-    return True
+    return all(
+        result._decoded.peek(chunk_index) is not None
+        for chunk_index, _offset, _rows in result.alignment.spans(start, stop)
+    )
