@@ -190,10 +190,14 @@ def _read_hits(
     """
     # Bound once: this loop runs once a read, and its cost slows clp-s (see settings).
     read_bytes = settings.search_read_bytes
-    # A read brings at most the pipe's capacity: were the pause's threshold above a quarter of
-    # it, every read would pause (search_read_bytes of 2 MiB, where pipes stop at 1 MiB, left
-    # the pipe at 64 KiB and made the search of 180,251 hits 1.95 s against 0.71-0.84 s).
-    short_read_bytes = min(settings.search_short_read_bytes, grow_pipe(fd, read_bytes) // 4)
+    short_read_bytes = settings.search_short_read_bytes
+    capacity = grow_pipe(fd, read_bytes)
+    if capacity < read_bytes:
+        # A read brings at most the pipe's capacity: were the pause's threshold above a quarter
+        # of it, every read would pause (search_read_bytes of 2 MiB, where pipes stop at 1 MiB,
+        # left the pipe at 64 KiB and made the search of 180,251 hits 1.95 s against
+        # 0.71-0.84 s). A pipe of the size asked for keeps the threshold as set.
+        short_read_bytes = min(short_read_bytes, capacity // 4)
     pause_seconds = settings.search_short_read_pause_seconds
     fed = 0
     while True:
