@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import random
 import threading
@@ -200,6 +201,26 @@ def test_no_python_list_of_results_is_kept():
     # Only the chunk blobs, the archive names and the link pieces are lists.
     assert all(len(v) <= r.num_chunks for v in held)
     assert all(isinstance(c, bytes) for c in r._chunks)
+
+
+def test_a_result_let_go_is_freed_without_the_garbage_collector():
+    # Evicting a result must give its memory back at once: a reference cycle through the
+    # result left it to the collector, which a search making few Python objects never ran.
+    r = QueryResult.from_batches([make_events(3000)], QuerySpec("", max_results=10**6))
+    r.get_page(0)
+    list(r.iter_items())
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        del r
+        gc.collect()
+        kept = [obj for obj in gc.garbage if isinstance(obj, QueryResult)]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert kept == []
 
 
 def test_facts_are_recorded():
