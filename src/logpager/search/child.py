@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any, Protocol, TypeVar, runtime_checkable
 
 import msgpack
 
@@ -31,9 +31,11 @@ from logpager.search.progress import CURRENT_PROGRESS, SearchProgress
 from logpager.settings import Settings
 
 __all__ = [
+    "RowDecoder",
     "Rows",
     "RunToken",
     "SearchCancelledError",
+    "StreamDecoder",
     "grow_pipe",
     "kill_group",
     "run_cancellable",
@@ -42,6 +44,53 @@ __all__ = [
 
 Rows = list[tuple[Any, ...]]
 """Decoded hits: ``(timestamp_ms, event_json, path, archive_id, index)`` each, as bytes/ints."""
+
+
+@runtime_checkable
+class StreamDecoder(Protocol):
+    """Decodes ``clp-s``'s stream of hits as it is read, handing the hits on as it goes."""
+
+    def feed(self, data: bytes) -> int:
+        """
+        :param data: The next bytes of the stream.
+        :return: The hits they completed (for progress).
+        :raise ValueError: Or ``TypeError``, ``msgpack.UnpackException``: if the stream is
+            not made of hits.
+        """
+        ...
+
+    def finish(self) -> int:
+        """
+        :return: Bytes left over that do not make a whole hit, once the stream has ended.
+        :raise ValueError: Or ``TypeError``, ``msgpack.UnpackException``: as :meth:`feed`.
+        """
+        ...
+
+
+class RowDecoder:
+    """
+    Decodes the stream with ``msgpack``, handing each read's hits on as :data:`Rows`.
+
+    :param on_rows: Called with the hits each read decoded (maybe none).
+    """
+
+    def __init__(self, on_rows: Callable[[Rows], object]) -> None:
+        self._on_rows = on_rows
+        self._unpacker = msgpack.Unpacker(raw=True, use_list=False, max_buffer_size=1 << 30)
+        self._fed = 0
+
+    def feed(self, data: bytes) -> int:
+        """:param data: The next bytes. :return: The hits they completed."""
+        self._unpacker.feed(data)
+        self._fed += len(data)
+        rows = list(self._unpacker)
+        self._on_rows(rows)
+        return len(rows)
+
+    def finish(self) -> int:
+        """:return: Bytes left over that do not make a whole hit."""
+        used: int = self._unpacker.tell()
+        return self._fed - used
 
 
 class SearchCancelledError(Exception):
@@ -109,7 +158,7 @@ class RunToken:
 def run_search(
     argv: list[str],
     token: RunToken,
-    on_rows: Callable[[Rows], object],
+    on_rows: Callable[[Rows], object] | StreamDecoder,
     *,
     deadline: float,
     timeout_seconds: float,
@@ -120,7 +169,8 @@ def run_search(
 
     :param argv: The ``clp-s s ... file --path /dev/stdout`` command line.
     :param token: Started through, so that another thread can cancel the run.
-    :param on_rows: Called in this thread with the hits each read decoded (maybe none).
+    :param on_rows: Called in this thread with the hits each read decoded (maybe none); or
+        a decoder that takes the bytes read (e.g. :class:`~logpager.search.hit_decoder.HitDecoder`).
     :param deadline: ``time.monotonic()`` by which the child must have exited.
     :param timeout_seconds: The timeout the deadline stands for (for the error's message).
     :param settings: Source of ``search_read_bytes``, ``search_short_read_bytes``,
@@ -132,15 +182,14 @@ def run_search(
     :raise BackendCrashedError: If the output is not a stream of hits, or ends in the middle
         of one while ``clp-s`` exits 0.
     """
-    unpacker = msgpack.Unpacker(raw=True, use_list=False, max_buffer_size=1 << 30)
+    decoder = on_rows if isinstance(on_rows, StreamDecoder) else RowDecoder(on_rows)
     with tempfile.TemporaryFile() as stderr:
         proc = token.start(argv, stderr, child_environment(settings))
         try:
             assert proc.stdout is not None
-            fed = _read_hits(
+            _read_hits(
                 proc.stdout.fileno(),
-                unpacker,
-                on_rows,
+                decoder,
                 deadline,
                 timeout_seconds,
                 settings,
@@ -164,29 +213,33 @@ def run_search(
         stderr.seek(0, os.SEEK_END)
         stderr.seek(max(stderr.tell() - settings.search_stderr_tail_bytes, 0))
         err = stderr.read()
-    if returncode == 0 and unpacker.tell() != fed:
-        msg = (
-            "clp-s ended its output in the middle of a result "
-            f"({fed - unpacker.tell()} bytes left over); nothing was cached."
-        )
-        raise BackendCrashedError(msg)
+    if returncode == 0:
+        try:
+            left = decoder.finish()
+        except (ValueError, TypeError, msgpack.UnpackException) as exc:
+            msg = f"clp-s wrote output that is not a search result: {exc!r}"
+            raise BackendCrashedError(msg) from exc
+        if left:
+            msg = (
+                "clp-s ended its output in the middle of a result "
+                f"({left} bytes left over); nothing was cached."
+            )
+            raise BackendCrashedError(msg)
     return returncode, err
 
 
 def _read_hits(
     fd: int,
-    unpacker: msgpack.Unpacker,
-    on_rows: Callable[[Rows], object],
+    decoder: StreamDecoder,
     deadline: float,
     timeout_seconds: float,
     settings: Settings,
     progress: SearchProgress | None,
-) -> int:
+) -> None:
     """
     Reads the pipe to its end, decoding hits as they come.
 
     :param progress: Counts the hits decoded, once a read (``None``: not counted).
-    :return: The bytes read.
     """
     # Bound once: this loop runs once a read, and its cost slows clp-s (see settings).
     read_bytes = settings.search_read_bytes
@@ -199,7 +252,6 @@ def _read_hits(
         # 0.71-0.84 s). A pipe of the size asked for keeps the threshold as set.
         short_read_bytes = min(short_read_bytes, capacity // 4)
     pause_seconds = settings.search_short_read_pause_seconds
-    fed = 0
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -209,15 +261,12 @@ def _read_hits(
             continue
         data = os.read(fd, read_bytes)
         if not data:
-            return fed
-        fed += len(data)
+            return
         try:
-            unpacker.feed(data)
-            rows = list(unpacker)
+            hits = decoder.feed(data)
             if progress is not None:
                 # Once a read, not once a hit: the event loop polls it for MCP progress.
-                progress.hits += len(rows)
-            on_rows(rows)
+                progress.hits += hits
         except (ValueError, TypeError, msgpack.UnpackException) as exc:
             msg = f"clp-s wrote output that is not a search result: {exc!r}"
             raise BackendCrashedError(msg) from exc

@@ -32,7 +32,7 @@ from logpager.errors import BackendCrashedError, InvalidTimestampError, NoArchiv
 from logpager.query import QuerySpec
 from logpager.search.archive_faults import BadArchives, failure_reason
 from logpager.search.backend import LinkedEvent, SearchOutcome
-from logpager.search.child import Rows, RunToken, run_cancellable, run_search
+from logpager.search.child import Rows, RunToken, StreamDecoder, run_cancellable, run_search
 from logpager.search.datadir import archives_dir, find_clp_s, list_archive_ids, staging_dir
 from logpager.search.failures import no_archives_error, raise_for_failure
 from logpager.search.hits import HitCollector
@@ -275,7 +275,9 @@ class _Search:
         self.token = token
         self.deadline = started + backend.timeout_seconds
 
-    def _exec(self, argv: list[str], on_rows: Callable[[Rows], object]) -> tuple[int, bytes]:
+    def _exec(
+        self, argv: list[str], on_rows: Callable[[Rows], object] | StreamDecoder
+    ) -> tuple[int, bytes]:
         backend = self.backend
         return run_search(
             argv,
@@ -309,7 +311,7 @@ class _Search:
                     (link_dir / archive_id).symlink_to(target / archive_id)
                 root, extra = link_dir, []
             argv = backend._argv(root, self.query, self.spec, extra, "/dev/stdout")
-            returncode, err = self._exec(argv, collector.add)
+            returncode, err = self._exec(argv, collector.decoder())
         finally:
             if link_dir is not None:
                 shutil.rmtree(link_dir, ignore_errors=True)
