@@ -5,14 +5,15 @@ Run (about a minute at the default 200,000 events; LOGPAGER_BENCH_EVENTS=1000000
 
     .venv/bin/pytest benchmarks/bench_streaming.py --benchmark-only -s
 
-Each round runs bare ``clp-s`` (``file --path /dev/null``), the same search into a pipe that
-this process only drains (what ``clp-s`` pays for writing to any reader), then search-and-cache with
-``streaming_build`` on and off, in alternating order, on the same archives (the synthetic
-set: one schema, archives that do not overlap in time, which ``clp-s`` visits in an order of
-its own). Printed per mode: the wall time (median, IQR, min-max) and its ratio to bare
-``clp-s`` and to the drained pipe, the time left after ``clp-s`` exits (what the build still does then), and this
-process's CPU time per search (``clp-s``'s own is not counted). On a loaded host the wall
-ratios move with the load; the time after exit and the CPU time move much less.
+Each round runs bare ``clp-s`` (``file --path /dev/null``), the same search into a pipe
+that this process only drains (what ``clp-s`` pays for writing to any reader), then
+search-and-cache with ``streaming_build`` on and off, in alternating order, on the same
+archives (the synthetic set: one schema, archives that do not overlap in time, which
+``clp-s`` visits in an order of its own). Printed per mode: the wall time (median, IQR,
+min-max) and its ratio to bare ``clp-s`` and to the drained pipe, the time left after
+``clp-s`` exits (what the build still does then), and this process's CPU time per search
+(``clp-s``'s own is not counted). On a loaded host the wall ratios move with the load; the
+time after exit and the CPU time move much less.
 """
 
 from __future__ import annotations
