@@ -112,6 +112,30 @@ def test_any_hits_and_reads_decode_as_msgpack_decodes_them(
         assert decoder.in_place == len(rows)
 
 
+def test_blocks_handed_on_do_not_change_when_later_reads_reuse_the_buffer() -> None:
+    # Reads land in one buffer that the decoder keeps: a block pointing into it would
+    # change under its holder with the next read.
+    archive = str(uuid.uuid4())
+    hits = [
+        (1_700_000_000_000 + i, f'{{"n": {i}, "pad": "{"x" * (i % 50)}"}}\n', "", archive, i)
+        for i in range(3_000)
+    ]
+    stream = b"".join(msgpack.packb(hit) for hit in hits)
+    seen: list[tuple[pa.RecordBatch, list[dict[str, object]]]] = []
+    decoder = HitDecoder(lambda block: seen.append((block, block.to_pylist())))
+    read = 4_096
+    for start in range(0, len(stream), read):
+        with decoder.space(read) as view:
+            piece = stream[start : start + read]
+            view[: len(piece)] = piece
+        decoder.filled(len(piece))
+    assert decoder.finish() == 0
+    assert len(seen) > 10
+    assert decoder.in_place == len(hits)
+    for block, when_handed_on in seen:
+        assert block.to_pylist() == when_handed_on
+
+
 def test_a_cut_stream_leaves_bytes_over() -> None:
     hit = (1_700_000_000_000, '{"a": 1}\n', "/x", str(uuid.uuid4()), 7)
     stream = msgpack.packb(hit) * 3

@@ -85,47 +85,74 @@ class HitDecoder:
     def __init__(self, on_block: Callable[[pa.RecordBatch], object], min_bytes: int = 0) -> None:
         self._on_block = on_block
         self._min_bytes = min_bytes
-        self._gathered: list[bytes] = []
-        self._gathered_bytes = 0
-        self._tail = b""
+        # The bytes held (the hit held over from the last decoding, then the reads gathered
+        # since) at its start, then room for a read and _PAD. Reads land here, so decoding
+        # needs no copy; os.read's fresh 1 MiB objects, joined before each decoding, cost
+        # ~0.06 s of the reading thread's CPU for 55 MB of hits.
+        self._buffer = bytearray()
+        self._held = 0
         self._unpacker: msgpack.Unpacker | None = None
         self._fed = 0
         self.in_place = 0
         """Hits decoded in place (the others went through ``msgpack``)."""
 
-    def feed(self, data: bytes) -> int:
+    def space(self, size: int) -> memoryview:
         """
-        :param data: The next bytes of the stream.
+        :param size: The most bytes the next read may bring.
+        :return: Where to read them (then call :meth:`filled`): after the bytes held.
+        """
+        need = self._held + size + len(_PAD)
+        if len(self._buffer) < need:
+            # A new buffer rather than a resize: a bytearray cannot grow while viewed.
+            grown = bytearray(max(need, 2 * len(self._buffer)))
+            grown[: self._held] = self._buffer[: self._held]
+            self._buffer = grown
+        return memoryview(self._buffer)[self._held : self._held + size]
+
+    def filled(self, count: int) -> int:
+        """
+        :param count: The bytes the read put at the start of :meth:`space`'s view.
         :return: The hits they completed.
         :raise ValueError: Or ``TypeError``, ``msgpack.UnpackException``: if the stream is
             not made of hits.
         """
-        if self._unpacker is None:
-            self._gathered.append(data)
-            self._gathered_bytes += len(data)
-            if self._gathered_bytes < self._min_bytes:
-                return 0
-            return self._decode()
-        return self._unpack(data)
+        if self._unpacker is not None:
+            return self._unpack(bytes(self._buffer[self._held : self._held + count]))
+        self._held += count
+        if self._held < self._min_bytes:
+            return 0
+        return self._decode()
+
+    def feed(self, data: bytes) -> int:
+        """
+        :param data: The next bytes of the stream (copied into :meth:`space`).
+        :return: The hits they completed.
+        :raise ValueError: Or ``TypeError``, ``msgpack.UnpackException``: as :meth:`filled`.
+        """
+        with self.space(len(data)) as view:
+            view[:] = data
+        return self.filled(len(data))
 
     def _decode(self) -> int:
-        """Decodes the bytes gathered (and the hit held over) in place, or starts msgpack."""
-        # One copy: the hits held over, the bytes read, and room for reads past the end.
-        held = b"".join((self._tail, *self._gathered, _PAD))
-        self._gathered, self._gathered_bytes = [], 0
-        size = len(held) - len(_PAD)
-        parsed = _parse(held, size)
+        """Decodes the bytes held in place, or starts msgpack on them."""
+        buffer, size = self._buffer, self._held
+        buffer[size : size + len(_PAD)] = _PAD  # room for reads past the end
+        parsed = _parse(buffer, size)
         if parsed is not None:
             block, used = parsed
-            self._tail = held[used:size]
-            if len(self._tail) <= _MAX_TAIL:
+            left = size - used
+            if left <= _MAX_TAIL:
+                # The hit cut by the read moves to the start (the buffer is decoded anew
+                # from there; no Arrow array of the block points into it).
+                buffer[:left] = buffer[used:size]
+                self._held = left
                 if block is None:
                     return 0
                 hits: int = block.num_rows
                 self.in_place += hits
                 self._on_block(block)
                 return hits
-        data, self._tail = held[:size], b""
+        data, self._held = bytes(buffer[:size]), 0
         self._unpacker = msgpack.Unpacker(raw=True, use_list=False, max_buffer_size=1 << 30)
         return self._unpack(data)
 
@@ -135,14 +162,14 @@ class HitDecoder:
 
         :return: Bytes left over that do not make a whole hit (0 for a stream that ended
             cleanly).
-        :raise ValueError: Or ``TypeError``, ``msgpack.UnpackException``: as :meth:`feed`.
+        :raise ValueError: Or ``TypeError``, ``msgpack.UnpackException``: as :meth:`filled`.
         """
-        if self._unpacker is None and self._gathered:
+        if self._unpacker is None and self._held:
             self._decode()
         if self._unpacker is None:
-            if not self._tail:
+            if not self._held:
                 return 0
-            tail, self._tail = self._tail, b""
+            tail, self._held = bytes(self._buffer[: self._held]), 0
             self._unpacker = msgpack.Unpacker(raw=True, use_list=False, max_buffer_size=1 << 30)
             self._unpack(tail)
         used: int = self._unpacker.tell()
@@ -194,11 +221,12 @@ def _block(key: pa.Array, message: pa.Array, archive: pa.Array, index: pa.Array)
     )
 
 
-def _parse(data: bytes, size: int) -> tuple[pa.RecordBatch | None, int] | None:
+def _parse(data: bytes | bytearray, size: int) -> tuple[pa.RecordBatch | None, int] | None:
     """
     Decodes the whole hits at the start of ``data`` in place.
 
-    :param data: The stream's bytes: ``size`` of them, then :data:`_PAD`.
+    :param data: The stream's bytes: ``size`` of them, then :data:`_PAD` (any bytes after
+        it are never read).
     :param size: The bytes of the stream in ``data``.
     :return: Their block (None if there is no whole hit) and the bytes they take; None if
         the bytes cannot be read in place (let ``msgpack`` read them).
