@@ -1,8 +1,11 @@
-"""The hits of a running search, from decoded ``clp-s`` rows to Arrow blocks in sorted runs.
+"""The hits of a running search, from decoded Arrow blocks to the streaming build or sorted runs.
 
-Hits are decoded in blocks of ``settings.search_block_rows`` straight into Arrow arrays, and
-each block is sorted and compressed into a run (:mod:`logpager.search.runs`) while ``clp-s``
-is still searching: it runs in its own process, so that work overlaps the search.
+Each read's hits arrive as one Arrow block (:mod:`logpager.search.hit_decoder`). While they
+come in time order they go on to the streaming build as they are
+(:mod:`logpager.search.in_order`); otherwise they are cut into blocks of
+``settings.search_block_rows``, each sorted and compressed into a run
+(:mod:`logpager.search.runs`) while ``clp-s`` is still searching: it runs in its own
+process, so that work overlaps the search.
 """
 
 from __future__ import annotations
