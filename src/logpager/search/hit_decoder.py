@@ -21,7 +21,8 @@ guessed at: from that read on, the stream goes through ``msgpack`` and
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import msgpack
 import numpy as np
@@ -294,19 +295,12 @@ def _ints(raw: npt.NDArray[np.uint8], at: _Ints) -> tuple[_Ints, _Ints, npt.NDAr
     values = np.where(head >= 0xE0, head - 256, head)
     taken = np.ones(len(at), np.int64)
     ok = (head <= 0x7F) | (head >= 0xE0)
-    for code in _codes(head, ok):
-        kind = _INTS.get(code)
-        if kind is None:
-            continue
-        chosen = _where(head == code)
-        dtype = np.dtype(kind)
-        laid = raw[at[chosen, None] + 1 + np.arange(dtype.itemsize)]
-        number = np.ascontiguousarray(laid).view(dtype).reshape(-1)
-        if code == 0xCF:
-            fits = number < np.uint64(2**63)
-            chosen, number = chosen[fits], number[fits]
-        values[chosen] = number.astype(np.int64)
-        taken[chosen] = 1 + dtype.itemsize
+    for code, found, numbers, size in _numbers_after(raw, at, head, ok, _INTS):
+        # A uint64 past int64's range stays not ok: msgpack's own decoding takes the stream.
+        fits = numbers < np.uint64(2**63) if code == 0xCF else slice(None)
+        chosen = found[fits]
+        values[chosen] = numbers[fits].astype(np.int64)
+        taken[chosen] = size
         ok[chosen] = True
     return values, taken, ok
 
@@ -318,17 +312,35 @@ def _strs(raw: npt.NDArray[np.uint8], at: _Ints) -> tuple[_Ints, _Ints, npt.NDAr
     ok = (head & 0xE0) == 0xA0  # fixstr
     header = np.ones(len(at), np.int64)
     lengths = head & 0x1F
-    for code in _codes(head, ok):
-        kind = _STRS.get(code)
+    for _, chosen, number, size in _numbers_after(raw, at, head, ok, _STRS):
+        lengths[chosen] = number.astype(np.int64)
+        header[chosen] = size
+        ok[chosen] = True
+    return header, lengths, ok
+
+
+def _numbers_after(
+    raw: npt.NDArray[np.uint8],
+    at: _Ints,
+    head: _Ints,
+    done: npt.NDArray[np.bool_],
+    kinds: dict[int, str],
+) -> Iterator[tuple[int, _Ints, npt.NDArray[Any], int]]:
+    """
+    :param head: The type byte at each of ``at``.
+    :param done: Where the type byte holds its value itself (no number follows).
+    :param kinds: Type byte -> the big-endian numpy type of the number after it.
+    :return: For each type byte present (not ``done``) that ``kinds`` knows: the byte, the
+        positions that have it, the numbers after it there, and the bytes they take with it.
+    """
+    for code in _codes(head, done):
+        kind = kinds.get(code)
         if kind is None:
             continue
         chosen = _where(head == code)
         dtype = np.dtype(kind)
         laid = raw[at[chosen, None] + 1 + np.arange(dtype.itemsize)]
-        lengths[chosen] = np.ascontiguousarray(laid).view(dtype).reshape(-1).astype(np.int64)
-        header[chosen] = 1 + dtype.itemsize
-        ok[chosen] = True
-    return header, lengths, ok
+        yield code, chosen, np.ascontiguousarray(laid).view(dtype).reshape(-1), 1 + dtype.itemsize
 
 
 def _where(mask: npt.NDArray[np.bool_]) -> _Ints:
