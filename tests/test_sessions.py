@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 
 import pytest
 
 from harness.rows import make_events
+from logpager.cache import QueryResult
 from logpager.errors import ResultReplacedError
 from logpager.query import QuerySpec
 from logpager.sessions import SessionManager, TombstoneReason
@@ -220,9 +222,26 @@ def test_evicted_result_errs_without_rerun(manager):
     assert "level: ERROR" in err
 
 
-def test_evicted_result_is_rerun(clock):
-    from logpager.cache import QueryResult
+def test_an_evicted_result_is_freed_at_once_without_the_garbage_collector(manager):
+    # The governor evicts to give memory back now: nothing may keep an evicted result alive
+    # until a collection that a search making few Python objects never triggers.
+    ready(manager, "s")
+    manager.cache_query_result("s", "q", [make_events(3_000)])
+    manager.get_nth_page("s", 1)
+    handle, result = manager.result("s")
+    held = id(result)
+    del result
+    gc.collect()
+    gc.disable()
+    try:
+        assert manager.evict_result(manager.sessions["s"], handle) > 0
+        alive = [o for o in gc.get_objects() if id(o) == held and isinstance(o, QueryResult)]
+    finally:
+        gc.enable()
+    assert alive == []
 
+
+def test_evicted_result_is_rerun(clock):
     calls = []
 
     def rerun(spec):
