@@ -28,8 +28,9 @@ __all__ = ["HitCollector"]
 
 class HitCollector:
     """
-    Cuts the hits decoded from ``clp-s``'s stream (:meth:`decoder`) into blocks of
-    ``search_block_rows`` and hands them to the streaming build or the sorted runs.
+    Hands the hits decoded from ``clp-s``'s stream (:meth:`decoder`) to the streaming build
+    as they come, or, once they do not stream, in blocks of ``search_block_rows`` to the
+    sorted runs.
 
     Rows are ranked by timestamp descending (a missing timestamp, 0 from clp-s, ranks last),
     then archive id and event index descending, so ties order the same on every run; the
