@@ -102,8 +102,17 @@ class RowDecoder:
     def filled(self, count: int) -> int:
         """:param count: The bytes read into :meth:`space`. :return: The hits they completed."""
         with memoryview(self._buffer) as view:
-            self._unpacker.feed(view[:count])
-        self._fed += count
+            return self.feed(view[:count])
+
+    def feed(self, data: bytes | memoryview) -> int:
+        """
+        :param data: The next bytes of the stream (copied: the caller may reuse them).
+        :return: The hits they completed.
+        :raise ValueError: Or ``TypeError``, ``msgpack.UnpackException``: if the stream is
+            not made of hits.
+        """
+        self._unpacker.feed(data)
+        self._fed += len(data)
         rows = list(self._unpacker)
         self._on_rows(rows)
         return len(rows)
