@@ -48,9 +48,14 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return source.parent / "data"
 
 
+def _search_argv(data_dir: Path) -> list[str]:
+    """:return: ``clp-s``'s own command line for the search, without its output."""
+    return [str(find_clp_s()), "s", "-i", str(data_dir / "archives"), " " + QUERY]
+
+
 def _bare(data_dir: Path) -> float:
     began = time.perf_counter()
-    argv = [str(find_clp_s()), "s", "-i", str(data_dir / "archives"), " " + QUERY]
+    argv = _search_argv(data_dir)
     subprocess.run([*argv, "file", "--path", "/dev/null"], check=True, stderr=subprocess.DEVNULL)
     return time.perf_counter() - began
 
@@ -60,7 +65,7 @@ def _drained(data_dir: Path) -> float:
     reads it (pipe grown to ``search_read_bytes``, reads of that size): the floor for any
     reader, since ``clp-s`` then pays for the pipe's copies and wake-ups."""
     began = time.perf_counter()
-    argv = [str(find_clp_s()), "s", "-i", str(data_dir / "archives"), " " + QUERY]
+    argv = _search_argv(data_dir)
     read_bytes = Settings().search_read_bytes
     with subprocess.Popen(
         [*argv, "file", "--path", "/dev/stdout"],
