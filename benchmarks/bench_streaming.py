@@ -7,7 +7,8 @@ Run (about a minute at the default 200,000 events; LOGPAGER_BENCH_EVENTS=1000000
 
 Each round runs bare ``clp-s`` (``file --path /dev/null``), the same search into a pipe
 that this process only drains (what ``clp-s`` pays for writing to any reader), then
-search-and-cache with ``streaming_build`` on and off, in alternating order, on the same
+search-and-cache with ``streaming_build`` on, on with its pipe read by the decoding thread
+(``search_read_ahead_bytes=0``: "on, no read-ahead") and off, in alternating order, on the same
 archives (the synthetic set: one schema, archives that do not overlap in time, which
 ``clp-s`` visits in an order of its own). Printed per mode: the wall time (median, IQR,
 min-max) and its ratio to bare ``clp-s`` and to the drained pipe, the time left after
@@ -34,10 +35,13 @@ from logpager.ingest import ingest
 from logpager.query import QuerySpec
 from logpager.search import ClpSBackend, find_clp_s
 from logpager.search.pipeline import search_and_cache
+from logpager.search.read_ahead import grow_pipe
 from logpager.settings import Settings
 
 QUERY = "level: DEBUG"
 ROUNDS = 7
+NO_READ_AHEAD = "on, no read-ahead"
+MODES = ("on", NO_READ_AHEAD, "off")
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +79,7 @@ def _drained(data_dir: Path) -> float:
     ) as proc:
         assert proc.stdout is not None
         fd = proc.stdout.fileno()
-        child_module.grow_pipe(fd, read_bytes)
+        grow_pipe(fd, read_bytes)
         while os.read(fd, read_bytes):
             pass
     return time.perf_counter() - began
@@ -108,11 +112,12 @@ def test_streaming_build_against_build_after_search(
 
     monkeypatch.setattr("logpager.search.clp_s.run_search", timed_run_search)
 
-    def search(streaming: bool) -> tuple[float, float, float, bool]:
+    def search(mode: str) -> tuple[float, float, float, bool]:
+        overrides: dict[str, Any] = {"streaming_build": mode != "off"}
+        if mode == NO_READ_AHEAD:
+            overrides["search_read_ahead_bytes"] = 0
         settings = Settings(
-            data_dir=data_dir,
-            max_cached_results=max(200_000, bench_events() // 4),
-            streaming_build=streaming,
+            data_dir=data_dir, max_cached_results=max(200_000, bench_events() // 4), **overrides
         )
         began, cpu = time.perf_counter(), _cpu()
         result, outcome = search_and_cache(
@@ -128,34 +133,36 @@ def test_streaming_build_against_build_after_search(
     def round_(index: int) -> None:
         figures.setdefault("bare", []).append(_bare(data_dir))
         figures.setdefault("drained", []).append(_drained(data_dir))
-        modes = (True, False) if index % 2 == 0 else (False, True)
+        modes = MODES if index % 2 == 0 else MODES[::-1]
         for mode in modes:
-            name = "on" if mode else "off"
             wall, after, cpu, was_streamed = search(mode)
-            figures.setdefault(name, []).append(wall)
-            figures.setdefault(f"{name} after exit", []).append(after)
-            figures.setdefault(f"{name} cpu", []).append(cpu)
-            if mode:
+            figures.setdefault(mode, []).append(wall)
+            figures.setdefault(f"{mode} after exit", []).append(after)
+            figures.setdefault(f"{mode} cpu", []).append(cpu)
+            if mode != "off":
                 streamed.append(was_streamed)
 
-    search(True)
-    search(False)
+    for mode in MODES:
+        search(mode)
     rounds = iter(range(ROUNDS))
     runner: Callable[[], None] = lambda: round_(next(rounds))  # noqa: E731
     benchmark.pedantic(runner, rounds=ROUNDS, iterations=1)
     assert all(streamed), "the synthetic archives should stream"
     bare = median(figures["bare"])
-    lines = [f"\n{bench_events():,} events, {QUERY!r}, {ROUNDS} rounds (bare, on, off):"]
+    lines = [f"\n{bench_events():,} events, {QUERY!r}, {ROUNDS} rounds:"]
     for name, values in figures.items():
         ratio = ""
-        if name in ("on", "off", "drained"):
+        if name in (*MODES, "drained"):
             ratio = f"; ratio to bare {median(values) / bare:.2f}"
-        if name in ("on", "off"):
+        if name in MODES:
             ratio += f", to drained {median(values) / median(figures['drained']):.2f}"
-        lines.append(f"  {name:13s} {_spread(values)}{ratio}")
+        lines.append(f"  {name:26s} {_spread(values)}{ratio}")
     on_off = median(figures["on"]) / median(figures["off"])
-    lines.append(f"  on/off wall: {on_off:.2f}")
+    read_ahead = median(figures["on"]) / median(figures[NO_READ_AHEAD])
+    lines.append(f"  on/off wall: {on_off:.2f}; on/(on, no read-ahead) wall: {read_ahead:.2f}")
     benchmark.extra_info.update(
-        {name: median(values) for name, values in figures.items()}, on_off=on_off
+        {name: median(values) for name, values in figures.items()},
+        on_off=on_off,
+        read_ahead=read_ahead,
     )
     print("\n".join(lines))

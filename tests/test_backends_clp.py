@@ -36,7 +36,7 @@ from logpager.search import (
     parse_link,
     validate_query,
 )
-from logpager.search.child import grow_pipe
+from logpager.search.read_ahead import grow_pipe
 from logpager.settings import Settings
 from logpager.synthetic import write_events
 from tests.support.loghub import LOGHUB, SAMPLES
@@ -310,6 +310,30 @@ def test_nonzero_exit_is_a_crash(loghub_archives: Path, tmp_path: Path) -> None:
     fake = _fake_clp_s(tmp_path, '"$REAL" "$@"\necho "[error] disk on fire" >&2\nexit 3')
     with pytest.raises(BackendCrashedError, match=r"exit status 3.*disk on fire"):
         _backend(loghub_archives, clp_s_path=fake).search(QuerySpec("*"))
+
+
+def test_output_that_is_not_hits_is_a_crash_and_the_child_is_reaped(
+    loghub_archives: Path, tmp_path: Path
+) -> None:
+    # The child goes on running (its output read ahead in a thread of its own) when the
+    # decoding fails: the search still ends at once, and nothing is left behind.
+    # Only the search writes its hits to the pipe: each archive's check (output to
+    # /dev/null) runs the real clp-s, and they all pass.
+    fake = _fake_clp_s(
+        tmp_path,
+        'case "$*" in *"/dev/stdout"*) ;; *) exec "$REAL" "$@" ;; esac\n'
+        "head -c 3000000 /dev/zero | tr '\\0' 'x'\nsleep 30 &\necho $! >> '"
+        + str(tmp_path)
+        + "/pids'\nwait",
+    )
+    began = time.monotonic()
+    with pytest.raises(BackendCrashedError, match="not a search result"):
+        _backend(loghub_archives, clp_s_path=fake).search(QuerySpec("*"))
+    assert time.monotonic() - began < 5
+    deadline = time.monotonic() + 5
+    while not all(_gone(pid) for pid in _pids(tmp_path)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert all(_gone(pid) for pid in _pids(tmp_path))
 
 
 def test_timeout_kills_and_reaps(loghub_archives: Path, tmp_path: Path) -> None:

@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import os
-import select
 import signal
 import subprocess
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import IO, Any, Protocol, TypeVar, runtime_checkable
 
 import msgpack
@@ -28,6 +25,7 @@ from logpager.errors import BackendCrashedError
 from logpager.memory.allocators import child_environment
 from logpager.search.failures import timeout_error
 from logpager.search.progress import CURRENT_PROGRESS, SearchProgress
+from logpager.search.read_ahead import ReadAhead
 from logpager.settings import Settings
 
 __all__ = [
@@ -36,7 +34,6 @@ __all__ = [
     "RunToken",
     "SearchCancelledError",
     "StreamDecoder",
-    "grow_pipe",
     "kill_group",
     "run_cancellable",
     "run_search",
@@ -48,24 +45,12 @@ Rows = list[tuple[Any, ...]]
 
 @runtime_checkable
 class StreamDecoder(Protocol):
-    """
-    Decodes ``clp-s``'s stream of hits as it is read, handing the hits on as it goes.
+    """Decodes ``clp-s``'s stream of hits as it is read, handing the hits on as it goes."""
 
-    Each read lands in the decoder's own memory (:meth:`space`, then :meth:`filled`): a
-    buffer kept from read to read costs no allocation, page faults or copy per read, where
-    ``os.read`` made a fresh bytes object of up to a pipe's size each time.
-    """
-
-    def space(self, size: int) -> memoryview:
+    def feed(self, data: memoryview) -> int:
         """
-        :param size: The most bytes the next read may bring.
-        :return: Where to read them; valid until :meth:`filled`.
-        """
-        ...
-
-    def filled(self, count: int) -> int:
-        """
-        :param count: The bytes the read put at the start of :meth:`space`'s view (> 0).
+        :param data: The next bytes of the stream (> 0; copied if kept: the caller reuses
+            them).
         :return: The hits they completed (for progress).
         :raise ValueError: Or ``TypeError``, ``msgpack.UnpackException``: if the stream is
             not made of hits.
@@ -75,7 +60,7 @@ class StreamDecoder(Protocol):
     def finish(self) -> int:
         """
         :return: Bytes left over that do not make a whole hit, once the stream has ended.
-        :raise ValueError: Or ``TypeError``, ``msgpack.UnpackException``: as :meth:`filled`.
+        :raise ValueError: Or ``TypeError``, ``msgpack.UnpackException``: as :meth:`feed`.
         """
         ...
 
@@ -90,19 +75,7 @@ class RowDecoder:
     def __init__(self, on_rows: Callable[[Rows], object]) -> None:
         self._on_rows = on_rows
         self._unpacker = msgpack.Unpacker(raw=True, use_list=False, max_buffer_size=1 << 30)
-        self._buffer = bytearray()
         self._fed = 0
-
-    def space(self, size: int) -> memoryview:
-        """:param size: The most bytes the next read may bring. :return: Where to read them."""
-        if len(self._buffer) < size:
-            self._buffer = bytearray(size)
-        return memoryview(self._buffer)[:size]
-
-    def filled(self, count: int) -> int:
-        """:param count: The bytes read into :meth:`space`. :return: The hits they completed."""
-        with memoryview(self._buffer) as view:
-            return self.feed(view[:count])
 
     def feed(self, data: bytes | memoryview) -> int:
         """
@@ -203,8 +176,8 @@ def run_search(
         a decoder that takes the bytes read (e.g. :class:`~logpager.search.hit_decoder.HitDecoder`).
     :param deadline: ``time.monotonic()`` by which the child must have exited.
     :param timeout_seconds: The timeout the deadline stands for (for the error's message).
-    :param settings: Source of ``search_read_bytes``, ``search_short_read_bytes``,
-        ``search_short_read_pause_seconds``, ``search_stderr_tail_bytes`` and the child's
+    :param settings: Source of the reading ahead's settings (:class:`ReadAhead`),
+        ``search_stderr_tail_bytes`` and the child's
         malloc knobs (:func:`~logpager.memory.allocators.child_environment`).
     :return: The exit status and the tail of stderr.
     :raise SearchCancelledError: If the token was cancelled (the child is reaped).
@@ -215,16 +188,11 @@ def run_search(
     decoder = on_rows if isinstance(on_rows, StreamDecoder) else RowDecoder(on_rows)
     with tempfile.TemporaryFile() as stderr:
         proc = token.start(argv, stderr, child_environment(settings))
+        ahead: ReadAhead | None = None
         try:
             assert proc.stdout is not None
-            _read_hits(
-                proc.stdout.fileno(),
-                decoder,
-                deadline,
-                timeout_seconds,
-                settings,
-                token.progress,
-            )
+            ahead = ReadAhead(proc.stdout.fileno(), settings)
+            _read_hits(ahead, decoder, deadline, timeout_seconds, token.progress)
             try:
                 returncode = proc.wait(timeout=max(deadline - time.monotonic(), 0.001))
             except subprocess.TimeoutExpired:
@@ -236,6 +204,10 @@ def run_search(
                 raise SearchCancelledError from None
             raise
         finally:
+            if ahead is not None:
+                # Before the pipe closes, which its thread may still be reading (the child
+                # is gone by now on every way out but success, where the pipe ended).
+                ahead.stop()
             if proc.stdout is not None:
                 proc.stdout.close()
         if token.cancelled:
@@ -259,76 +231,32 @@ def run_search(
 
 
 def _read_hits(
-    fd: int,
+    ahead: ReadAhead,
     decoder: StreamDecoder,
     deadline: float,
     timeout_seconds: float,
-    settings: Settings,
     progress: SearchProgress | None,
 ) -> None:
     """
-    Reads the pipe to its end, decoding hits as they come.
+    Decodes the pipe's bytes as they are read ahead, to the pipe's end.
 
-    :param progress: Counts the hits decoded, once a read (``None``: not counted).
+    :param progress: Counts the hits decoded, once a take (``None``: not counted).
     """
-    # Bound once: this loop runs once a read, and its cost slows clp-s (see settings).
-    read_bytes = settings.search_read_bytes
-    short_read_bytes = settings.search_short_read_bytes
-    capacity = grow_pipe(fd, read_bytes)
-    if capacity < read_bytes:
-        # A read brings at most the pipe's capacity: were the pause's threshold above a quarter
-        # of it, every read would pause (search_read_bytes of 2 MiB, where pipes stop at 1 MiB,
-        # left the pipe at 64 KiB and made the search of 180,251 hits 1.95 s against
-        # 0.71-0.84 s). A pipe of the size asked for keeps the threshold as set.
-        short_read_bytes = min(short_read_bytes, capacity // 4)
-    pause_seconds = settings.search_short_read_pause_seconds
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise timeout_error(timeout_seconds)
-        readable, _, _ = select.select([fd], [], [], remaining)
-        if not readable:
-            continue
-        with decoder.space(read_bytes) as view:
-            count = os.readv(fd, [view])
-        if not count:
+        reads = ahead.take(remaining)
+        if reads is None:
             return
         try:
-            hits = decoder.filled(count)
-            if progress is not None:
-                # Once a read, not once a hit: the event loop polls it for MCP progress.
-                progress.hits += hits
+            hits = sum(decoder.feed(data) for data in reads)
         except (ValueError, TypeError, msgpack.UnpackException) as exc:
             msg = f"clp-s wrote output that is not a search result: {exc!r}"
             raise BackendCrashedError(msg) from exc
-        if count < short_read_bytes:
-            time.sleep(pause_seconds)
-
-
-_PIPE_MAX_SIZE = Path("/proc/sys/fs/pipe-max-size")
-
-
-def grow_pipe(fd: int, size: int) -> int:
-    """
-    Asks for a pipe of ``size`` bytes, or of the most an unprivileged process may ask for.
-
-    :param fd: An end of the pipe.
-    :param size: The capacity wanted.
-    :return: The pipe's capacity now (``size`` where it cannot be known: not Linux).
-    """
-    try:
-        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, size)
-    except AttributeError:  # not Linux: a hint only
-        return size
-    except OSError:
-        with contextlib.suppress(OSError, ValueError):
-            largest = int(_PIPE_MAX_SIZE.read_text())
-            fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, min(size, largest))
-    try:
-        capacity: int = fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ)
-    except OSError:
-        return size
-    return capacity
+        if progress is not None and hits:
+            # Once a take, not once a hit: the event loop polls it for MCP progress.
+            progress.hits += hits
 
 
 _T = TypeVar("_T")

@@ -85,10 +85,10 @@ class HitDecoder:
     def __init__(self, on_block: Callable[[pa.RecordBatch], object], min_bytes: int = 0) -> None:
         self._on_block = on_block
         self._min_bytes = min_bytes
-        # The bytes held (the hit held over from the last decoding, then the reads gathered
-        # since) at its start, then room for a read and _PAD. Reads land here, so decoding
-        # needs no copy; os.read's fresh 1 MiB objects, joined before each decoding, cost
-        # 0.035-0.055 s of the reading thread's CPU for 55 MB of hits.
+        # The bytes held (the hit held over from the last decoding, then the bytes fed since)
+        # at its start, then _PAD. Fed bytes are copied here, which leaves the reader free to
+        # reuse its buffers; joining fresh reads before each decoding instead cost
+        # 0.035-0.055 s of CPU for 55 MB of hits.
         self._buffer = bytearray()
         self._held = 0
         self._msgpack: RowDecoder | None = None
@@ -96,43 +96,27 @@ class HitDecoder:
         self.in_place = 0
         """Hits decoded in place (the others went through ``msgpack``)."""
 
-    def space(self, size: int) -> memoryview:
+    def feed(self, data: bytes | memoryview) -> int:
         """
-        :param size: The most bytes the next read may bring.
-        :return: Where to read them (then call :meth:`filled`): after the bytes held.
-        """
-        need = self._held + size + len(_PAD)
-        if len(self._buffer) < need:
-            # A new buffer rather than a resize: a bytearray cannot grow while viewed.
-            grown = bytearray(max(need, 2 * len(self._buffer)))
-            grown[: self._held] = self._buffer[: self._held]
-            self._buffer = grown
-        return memoryview(self._buffer)[self._held : self._held + size]
-
-    def filled(self, count: int) -> int:
-        """
-        :param count: The bytes the read put at the start of :meth:`space`'s view.
+        :param data: The next bytes of the stream (copied: the caller may reuse them).
         :return: The hits they completed.
         :raise ValueError: Or ``TypeError``, ``msgpack.UnpackException``: if the stream is
             not made of hits.
         """
         if self._msgpack is not None:
-            with memoryview(self._buffer) as view:
-                return self._msgpack.feed(view[self._held : self._held + count])
+            return self._msgpack.feed(data)
+        count = len(data)
+        need = self._held + count + len(_PAD)
+        if len(self._buffer) < need:
+            # A new buffer rather than a resize: a bytearray cannot grow while viewed.
+            grown = bytearray(max(need, 2 * len(self._buffer)))
+            grown[: self._held] = self._buffer[: self._held]
+            self._buffer = grown
+        self._buffer[self._held : self._held + count] = data
         self._held += count
         if self._held < self._min_bytes:
             return 0
         return self._decode()
-
-    def feed(self, data: bytes) -> int:
-        """
-        :param data: The next bytes of the stream (copied into :meth:`space`).
-        :return: The hits they completed.
-        :raise ValueError: Or ``TypeError``, ``msgpack.UnpackException``: as :meth:`filled`.
-        """
-        with self.space(len(data)) as view:
-            view[:] = data
-        return self.filled(len(data))
 
     def _decode(self) -> int:
         """Decodes the bytes held in place, or starts msgpack on them."""
@@ -161,7 +145,7 @@ class HitDecoder:
 
         :return: Bytes left over that do not make a whole hit (0 for a stream that ended
             cleanly).
-        :raise ValueError: Or ``TypeError``, ``msgpack.UnpackException``: as :meth:`filled`.
+        :raise ValueError: Or ``TypeError``, ``msgpack.UnpackException``: as :meth:`feed`.
         """
         if self._msgpack is None and self._held:
             self._decode()
